@@ -1,0 +1,85 @@
+#!/bin/sh
+# switch-to-configuration for the nixfleet lab: a stand-in for NixOS's switch-to-configuration-ng.
+# It honours the same contract (anchors.md §3c):
+#   switch|test   stop removed units, run activate (/etc, users, secrets), point /run/current-system
+#                 here, daemon-reload, then restart changed units and start new ones;
+#   switch|boot   make this generation the boot default (the lab's bootloader entry);
+#   dry-activate  print what would stop, restart and start, change nothing;
+#   boot-activate used by the lab's boot unit (NixOS's stage 2): activate and start, no diff.
+# Exit codes: 0 ok, 1 usage, 2 activation failed, 3 daemon-reload failed, 4 units failed.
+set -u
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+out=@out@
+action=${1:-}
+case "$action" in
+  switch|boot|test|dry-activate|boot-activate) ;;
+  *) echo "Usage: $0 [switch|boot|test|dry-activate]" >&2; exit 1 ;;
+esac
+log() { echo "$*" >&2; }
+units_dir=etc/systemd/system
+old=$(readlink /run/current-system 2>/dev/null || true)
+[ -d "$old/$units_dir" ] || old=""
+
+# Units of a generation: regular files (not the *.wants links) directly in etc/systemd/system.
+units_of() { [ -n "$1" ] && [ -d "$1/$units_dir" ] && (cd "$1/$units_dir" && find . -maxdepth 1 -type f | sed 's#^\./##' | sort); }
+wanted() { [ -n "$(find "$out/$units_dir" -mindepth 2 -maxdepth 2 -path "*.wants/$1" 2>/dev/null)" ]; }
+restart_if_changed() { ! grep -q '^X-RestartIfChanged=false' "$out/$units_dir/$1"; }
+is_active() { systemctl is-active --quiet "$1"; }
+
+to_stop="" to_restart="" to_start=""
+for u in $(units_of "$old"); do
+  [ -e "$out/$units_dir/$u" ] || { is_active "$u" && to_stop="$to_stop $u"; }
+done
+for u in $(units_of "$out"); do
+  case "$u" in *@.service) continue ;; esac
+  if [ -z "$old" ] || [ ! -e "$old/$units_dir/$u" ]; then
+    wanted "$u" && to_start="$to_start $u"
+  elif ! cmp -s "$old/$units_dir/$u" "$out/$units_dir/$u"; then
+    if is_active "$u"; then restart_if_changed "$u" && to_restart="$to_restart $u"
+    elif wanted "$u"; then to_start="$to_start $u"; fi
+  elif [ "$action" = boot-activate ] && wanted "$u"; then
+    to_start="$to_start $u"
+  fi
+done
+
+if [ "$action" = dry-activate ]; then
+  [ -n "$to_stop" ] && log "would stop the following units:$to_stop"
+  [ -n "$to_restart" ] && log "would restart the following units:$to_restart"
+  [ -n "$to_start" ] && log "would start the following units:$to_start"
+  exit 0
+fi
+
+echo "$(date -Is) $action $out" >> /var/log/nixfleet-lab-activation.log
+
+if [ "$action" = switch ] || [ "$action" = boot ]; then
+  # The lab's bootloader: one entry, the default generation, booted by nixfleet-lab-boot.service.
+  mkdir -p /boot/nixfleet-lab && ln -sfn "$out" /boot/nixfleet-lab/default.tmp \
+    && mv -T /boot/nixfleet-lab/default.tmp /boot/nixfleet-lab/default
+  log "updating the boot default to $out"
+fi
+[ "$action" = boot ] && exit 0
+
+rc=0
+if [ -n "$to_stop" ]; then log "stopping the following units:$to_stop"; systemctl stop $to_stop || rc=4; fi
+log "activating the configuration..."
+"$out/activate" || rc=2
+ln -sfn "$out" /run/current-system.tmp && mv -T /run/current-system.tmp /run/current-system
+systemctl daemon-reload || { [ $rc = 0 ] && rc=3; }
+# sshd belongs to every generation (services.openssh.enable), so activation always ensures it runs.
+systemctl start ssh.service || true
+if [ -n "$to_restart" ]; then
+  log "restarting the following units:$to_restart"
+  systemctl restart $to_restart || { [ $rc = 0 ] && rc=4; }
+fi
+if [ -n "$to_start" ]; then
+  log "starting the following units:$to_start"
+  systemctl start $to_start || { [ $rc = 0 ] && rc=4; }
+fi
+failed=$(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
+if [ -n "$failed" ]; then
+  log "warning: the following units failed: $failed"
+  [ $rc = 0 ] && rc=4
+fi
+[ $rc = 2 ] && log "warning: error(s) occurred while switching to the new configuration"
+exit $rc

@@ -1,0 +1,114 @@
+# The system toplevel, built from a host's declarations. Layout as on NixOS: nixos-version,
+# kernel/initrd/kernel-modules (lab stand-ins, for reboot detection), etc/ (with the systemd units),
+# activate, bin/switch-to-configuration and sw/bin. The configuration revision is deliberately not
+# in here (see lib/default.nix).
+{ config }:
+let
+  inherit (builtins) attrNames attrValues concatStringsSep concatMap isList isBool mapAttrs toString filter toFile;
+  faults = config.nixfleet.lab.faults;
+  hasFault = f: builtins.elem f faults;
+  hostName = config.networking.hostName;
+
+  value = v: if isBool v then (if v then "true" else "false") else toString v;
+  section = title: attrs: "[${title}]\n" + concatStringsSep "" (concatMap
+    (k: map (v: "${k}=${value v}\n") (if isList attrs.${k} then attrs.${k} else [ attrs.${k} ]))
+    (filter (k: attrs.${k} != [ ]) (attrNames attrs))) + "\n";
+  unitAttrs = u: {
+    Description = u.description or "";
+    After = u.after or [ ];
+    Wants = u.wants or [ ];
+    Requires = u.requires or [ ];
+    PartOf = u.partOf or [ ];
+    Conflicts = u.conflicts or [ ];
+    OnFailure = u.onFailure or [ ];
+  } // (if u.restartIfChanged or true then { } else { X-RestartIfChanged = false; });
+  service = u: section "Unit" (unitAttrs u)
+    + section "Service" ((u.serviceConfig or { })
+      // { Environment = attrValues (mapAttrs (k: v: "\"${k}=${v}\"") (u.environment or { })); });
+  timer = u: section "Unit" (unitAttrs u) + section "Timer" u.timerConfig;
+
+  faultServices =
+    (if hasFault "failing-unit" then {
+      nixfleet-lab-failing = {
+        description = "nixfleet lab fault: a unit that fails";
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/false"; };
+      };
+    } else { })
+    // (if hasFault "break-ssh" then {
+      nixfleet-lab-break-ssh = {
+        description = "nixfleet lab fault: sshd stops accepting new connections";
+        conflicts = [ "ssh.service" ];
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/true"; };
+      };
+    } else { });
+  services = (config.systemd.services or { }) // faultServices;
+  timers = config.systemd.timers or { };
+
+  unitFiles =
+    mapAttrs (n: u: service u) (builtins.listToAttrs (map (n: { name = "${n}.service"; value = services.${n}; }) (attrNames services)))
+    // mapAttrs (n: u: timer u) (builtins.listToAttrs (map (n: { name = "${n}.timer"; value = timers.${n}; }) (attrNames timers)));
+  wants = concatMap (n: map (t: "${t}.wants/${n}.service") (services.${n}.wantedBy or [ ])) (attrNames services)
+    ++ concatMap (n: map (t: "${t}.wants/${n}.timer") (timers.${n}.wantedBy or [ ])) (attrNames timers);
+
+  etcFiles = mapAttrs (p: e: toFile "etc-file" e.text) (config.environment.etc or { })
+    // { hostname = toFile "hostname" "${hostName}\n"; }
+    // mapAttrs (n: text: toFile "unit-file" text) (builtins.listToAttrs (map (n: { name = "systemd/system/${n}"; value = unitFiles.${n}; }) (attrNames unitFiles)));
+
+  users = mapAttrs (n: u: u) (config.users.users or { });
+  secrets = config.sops.secrets or { };
+  dirs = config.systemd.tmpfiles.directories or [ ];
+  activate = concatStringsSep "\n" ([
+    "#!/bin/sh"
+    "# Activation script of ${hostName}: /etc, users, directories and secrets (run by switch-to-configuration)."
+    "PATH=/usr/sbin:/usr/bin:/sbin:/bin; export PATH"
+    "systemConfig=@out@"
+    "rc=0"
+    "echo 'setting up /etc...' >&2"
+    "@out@/sw/bin/install-etc @out@/etc || rc=1"
+  ]
+  ++ map (u: let x = users.${u}; in
+    "getent passwd ${u} >/dev/null || useradd ${if x.isSystemUser or false then "--system" else ""} --user-group --create-home --home-dir ${x.home} ${u} || rc=1")
+    (attrNames users)
+  ++ map (d: "install -d ${d} || rc=1") dirs
+  ++ [ "@out@/sw/bin/install-secrets ${concatStringsSep " " (map (s: let x = secrets.${s}; in
+        "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}") (attrNames secrets))} || rc=1" ]
+  ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])
+  ++ [ "exit $rc" ]);
+in
+derivation {
+  inherit hostName;
+  system = "x86_64-linux";
+  builder = "/bin/sh";
+  name = "nixos-system-${hostName}-${config.system.nixos.version}";
+  version = config.system.nixos.version;
+  etcList = concatStringsSep "\n" (map (p: "${p} ${etcFiles.${p}}") (attrNames etcFiles));
+  wantsList = concatStringsSep "\n" wants;
+  activateScript = activate;
+  switchScript = ./switch-to-configuration.sh;
+  binDir = ./bin;
+  passAsFile = [ "activateScript" ];
+  args = [ "-c" ''
+    set -e
+    PATH=/usr/bin:/bin
+    mkdir -p $out/etc $out/bin $out/sw/bin
+    echo "$version" > $out/nixos-version
+    echo "nixos-system-$hostName" > $out/configuration-name
+    echo "lab-kernel-1" > $out/kernel; echo "lab-initrd-1" > $out/initrd; echo "lab-modules-1" > $out/kernel-modules
+    echo "$etcList" | while read -r rel src; do
+      [ -n "$rel" ] || continue
+      mkdir -p "$out/etc/$(dirname "$rel")"; cp "$src" "$out/etc/$rel"
+    done
+    echo "$wantsList" | while read -r rel; do
+      [ -n "$rel" ] || continue
+      mkdir -p "$out/etc/systemd/system/$(dirname "$rel")"
+      ln -s "../$(basename "$rel")" "$out/etc/systemd/system/$rel"
+    done
+    sed "s|@out@|$out|g" "$activateScriptPath" > $out/activate
+    sed "s|@out@|$out|g" "$switchScript" > $out/bin/switch-to-configuration
+    for f in "$binDir"/*; do cp "$f" $out/sw/bin/; done
+    printf '#!/bin/sh\necho %s\n' "$version" > $out/sw/bin/nixos-version
+    chmod +x $out/activate $out/bin/switch-to-configuration $out/sw/bin/*
+  '' ];
+}

@@ -1,0 +1,44 @@
+# services.restic.backups.<name> → restic-backups-<name>.{service,timer}, as NixOS's restic module
+# makes them (facts.md §1.1), plus OnFailure= so that a failed backup raises an alert.
+{ config, ... }:
+let
+  backups = config.services.restic.backups or { };
+  unit = name: b: {
+    "restic-backups-${name}" = {
+      description = "restic backup ${name}";
+      after = [ "network-online.target" ];
+      onFailure = [ "nixfleet-alert@%n.service" ];
+      restartIfChanged = false;
+      environment = {
+        RESTIC_REPOSITORY = b.repository;
+        RESTIC_PASSWORD_FILE = b.passwordFile;
+        RESTIC_CACHE_DIR = "/var/cache/restic-backups-${name}";
+      };
+      serviceConfig = {
+        Type = "oneshot";
+        RuntimeDirectory = "restic-backups-${name}";
+        CacheDirectory = "restic-backups-${name}";
+        CacheDirectoryMode = "0700";
+        ExecStartPre = [
+          "/run/current-system/sw/bin/write-lines /run/restic-backups-${name}/includes ${builtins.concatStringsSep " " b.paths}"
+        ] ++ (if b.initialize or false
+              then [ "/bin/sh -c '/usr/bin/restic cat config >/dev/null 2>&1 || /usr/bin/restic init'" ] else [ ]);
+        ExecStart = [ "/usr/bin/restic backup --files-from=/run/restic-backups-${name}/includes" ]
+          ++ (if b.pruneOpts or [ ] != [ ]
+              then [ "/usr/bin/restic unlock" "/usr/bin/restic forget --prune ${builtins.concatStringsSep " " b.pruneOpts}" ]
+              else [ ]);
+      };
+    };
+  };
+  timer = name: b: {
+    "restic-backups-${name}" = {
+      wantedBy = [ "timers.target" ];
+      timerConfig = b.timerConfig;
+    };
+  };
+  mapJobs = f: builtins.foldl' (a: b: a // b) { } (builtins.attrValues (builtins.mapAttrs f backups));
+in
+{
+  systemd.services = mapJobs unit;
+  systemd.timers = mapJobs (name: b: if b.timerConfig or null == null then { } else timer name b);
+}

@@ -1,0 +1,20 @@
+# desktop and laptop: alice's Documents (Syncthing), her nb notebooks (git to vps), daily backup.
+args@{ host, ... }:
+let
+  backup = import ./backup-client.nix;
+  home = "/home/alice";
+in
+(import ../lib/merge.nix).all [
+  {
+    users.users.alice = { isNormalUser = true; inherit home; };
+    nixfleet.notebooks.home = {
+      path = "${home}/.nb/home";
+      user = "alice";
+      remote = "root@vps:/srv/git/notebooks/home.git";
+      branch = "main";
+    };
+  }
+  (import ./syncthing.nix (args // { user = "alice"; dataDir = home; documents = "${home}/Documents"; }))
+  (backup.job { name = host.name; paths = [ "${home}/Documents" "${home}/.nb" ]; schedule = "daily"; keep = "30d"; })
+  backup.secret
+]

@@ -1,0 +1,106 @@
+"""The text of every file the lab writes for its hosts and its controller. Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from nixfleet.lab.topology import LabHost
+
+# Units this machine's image enables that a lab host must not run: they would reach for the
+# network (which the lab has none of), fight over the console, or start unrelated servers.
+ALWAYS_MASKED = (
+    "systemd-timesyncd.service",
+    "getty@tty1.service",
+    "console-getty.service",
+    "systemd-networkd-wait-online.service",
+)
+KEPT_ENABLED = frozenset({"ssh.service", "remote-fs.target", "machines.target"})
+
+NIX_CONF = """\
+experimental-features = nix-command flakes
+sandbox = false
+build-users-group =
+substituters =
+flake-registry = /etc/nix/registry-empty.json
+"""
+EMPTY_REGISTRY = '{"flakes": [], "version": 2}\n'
+
+SSHD_DROPIN = """\
+# nixfleet lab: only this host's own key, root by key only.
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+"""
+
+BOOT_UNIT = """\
+[Unit]
+Description=nixfleet lab: activate the boot-default generation (stands in for NixOS stage 2)
+DefaultDependencies=no
+After=local-fs.target
+Before=sysinit.target ssh.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'd=/boot/nixfleet-lab/default; [ -L $d ] || exit 0; s=$(readlink $d); \
+ln -sfn $s /run/booted-system; exec $s/bin/switch-to-configuration boot-activate'
+
+[Install]
+WantedBy=sysinit.target
+"""
+
+
+def etc_hosts(hosts: Iterable[LabHost]) -> str:
+    """``/etc/hosts`` naming every lab host, so hosts reach each other by name."""
+    lines = ["127.0.0.1 localhost"] + [f"{h.address} {h.name}" for h in hosts]
+    return "\n".join(lines) + "\n"
+
+
+def masked_units(enabled: Iterable[str]) -> list[str]:
+    """The units to mask in a lab host: whatever the image enables, except what a host needs.
+
+    >>> masked_units(["ssh.service", "postgresql.service"])[:2]
+    ['console-getty.service', 'getty@tty1.service']
+    >>> "postgresql.service" in masked_units(["postgresql.service"])
+    True
+    """
+    return sorted(set(ALWAYS_MASKED) | {u for u in enabled if u not in KEPT_ENABLED})
+
+
+def known_hosts(host_keys: Mapping[LabHost, str]) -> str:
+    """A known_hosts file naming each host by name and address, for strict checking."""
+    return "".join(f"{h.name},{h.address} {key.strip()}\n" for h, key in host_keys.items())
+
+
+def ssh_config(hosts: Iterable[LabHost], key: Path, known: Path, control_dir: Path) -> str:
+    """The controller's ``ssh_config``: one ``Host`` per lab host, strict host-key checking."""
+    blocks = []
+    for h in hosts:
+        blocks.append(
+            f"Host {h.name}\n"
+            f"  HostName {h.address}\n"
+            "  User root\n"
+            f"  IdentityFile {key}\n"
+            "  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {known}\n"
+            "  StrictHostKeyChecking yes\n"
+            "  BatchMode yes\n"
+            "  ConnectTimeout 5\n"
+            "  ControlMaster auto\n"
+            f"  ControlPath {control_dir}/%C\n"
+            "  ControlPersist 60\n"
+        )
+    return "\n".join(blocks)
+
+
+def host_ssh_client_config() -> str:
+    """A lab host's own ``~/.ssh/config``: other lab hosts only, strictly checked."""
+    return (
+        "Host *\n"
+        "  IdentityFile ~/.ssh/id_ed25519\n"
+        "  StrictHostKeyChecking yes\n"
+        "  BatchMode yes\n"
+        "  ConnectTimeout 5\n"
+    )

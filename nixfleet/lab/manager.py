@@ -1,0 +1,292 @@
+"""Bring the lab up, take it down, and report its state. The only lab module with side effects."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import secrets
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+import gevent
+
+from nixfleet import process
+from nixfleet.errors import NixfleetError
+from nixfleet.lab import commands, files
+from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, save_hosts
+
+REPO = Path(__file__).resolve().parents[2]
+BOOT_SCRIPT = REPO / "lab" / "bin" / "host-boot"
+FLAKE_TEMPLATE = REPO / "lab" / "flake"
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup"))
+REQUIRED_TOOLS = ("ip", "unshare", "systemd-nspawn", "ssh", "ssh-keygen", "ssh-keyscan", "nix",
+                  "git", "syncthing", "restic")  # fmt: skip
+BOOT_TIMEOUT_S = 60.0
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """Run ``fn`` over ``items`` in greenlets; their processes run at once. Re-raises errors."""
+    jobs = [gevent.spawn(fn, item) for item in items]
+    gevent.joinall(jobs, raise_error=True)
+    return [job.value for job in jobs]
+
+
+def preflight() -> None:
+    if os.geteuid() != 0:
+        raise NixfleetError("lab: must run as root (namespaces and containers); use sudo make lab-up")
+    missing = [t for t in REQUIRED_TOOLS if shutil.which(t) is None]
+    if missing:
+        raise NixfleetError(f"lab: missing {', '.join(missing)}; run `make setup` to install them")
+
+
+def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) -> list[LabHost]:
+    """Start a fresh lab: clear stale state, then boot every host and wait until it runs."""
+    preflight()
+    start = time.monotonic()
+    down(paths, log=lambda _msg: None)
+    hosts = plan(generic)
+    if paths.root.exists():
+        shutil.rmtree(paths.root)
+    for sub in (paths.key.parent, paths.control_dir):
+        sub.mkdir(parents=True)
+    process.check(commands.keygen(paths.key, "nixfleet-lab-controller"))
+    parallel(lambda h: _prepare_host(paths, h), hosts)
+    device_ids = dict(zip((h.name for h in hosts), parallel(lambda h: _host_secrets(paths, h), hosts)))
+    _write_shared_host_files(paths, hosts)
+
+    for argv in commands.bridge_up():
+        process.check(argv)
+    for h in hosts:
+        for argv in commands.host_net_up(h):
+            process.check(argv)
+        d = paths.host_dir(h.name)
+        process.spawn_detached(commands.host_boot(h, d, BOOT_SCRIPT), log=d / "console.log")
+
+    host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
+    paths.known_hosts.write_text(files.known_hosts(host_keys))
+    paths.ssh_config.write_text(
+        files.ssh_config(hosts, paths.key, paths.known_hosts, paths.control_dir)
+    )
+    save_hosts(paths.hosts_json, hosts, {n: {"syncthing_id": i} for n, i in device_ids.items()})
+    parallel(lambda h: _wait_running(paths, h, host_keys[h]), hosts)
+    _make_flake(paths)
+    log(f"lab up: {len(hosts)} hosts running in {time.monotonic() - start:.1f} s")
+    return hosts
+
+
+def _prepare_host(paths: LabPaths, host: LabHost) -> None:
+    d = paths.host_dir(host.name)
+    for sub in ("upper", "work", "merged", "nix", "root/.ssh", "etc-nixos"):
+        (d / sub).mkdir(parents=True, exist_ok=True)
+    process.check(commands.keygen(d / "host_key", f"host key of {host.name}"))
+    process.check(commands.keygen(d / "root/.ssh/id_ed25519", f"root@{host.name}"))
+    upper = d / "upper"
+    etc = upper / "etc"
+    (etc / "ssh/sshd_config.d").mkdir(parents=True)
+    (etc / "nix").mkdir()
+    shutil.copy(d / "host_key", etc / "ssh/ssh_host_ed25519_key")
+    shutil.copy(d / "host_key.pub", etc / "ssh/ssh_host_ed25519_key.pub")
+    (etc / "ssh/sshd_config.d/nixfleet-lab.conf").write_text(files.SSHD_DROPIN)
+    (etc / "hostname").write_text(host.name + "\n")
+    (etc / "machine-id").write_text(uuid.uuid4().hex + "\n")
+    (etc / "resolv.conf").write_text("")
+    (etc / "nix/nix.conf").write_text(files.NIX_CONF)
+    (etc / "nix/registry-empty.json").write_text(files.EMPTY_REGISTRY)
+    units = etc / "systemd/system"
+    (units / "sysinit.target.wants").mkdir(parents=True)
+    for unit in files.masked_units(_enabled_units()):
+        (units / unit).symlink_to("/dev/null")
+    (units / "nixfleet-lab-boot.service").write_text(files.BOOT_UNIT)
+    (units / "sysinit.target.wants/nixfleet-lab-boot.service").symlink_to(
+        "/etc/systemd/system/nixfleet-lab-boot.service"
+    )
+    (d / "root/.ssh/config").write_text(files.host_ssh_client_config())
+
+
+def _enabled_units() -> list[str]:
+    wants = Path("/etc/systemd/system").glob("*.wants/*")
+    return sorted({p.name for p in wants})
+
+
+def _host_secrets(paths: LabPaths, host: LabHost) -> str:
+    """Give the host its secret material; return its Syncthing device ID.
+
+    This stands in for sops-nix: the real material would be decrypted on the host from the
+    flake's encrypted file. Here it is made on the host's disk only, never in the flake or store.
+    """
+    d = paths.host_dir(host.name)
+    material = d / "upper/var/lib/nixfleet-lab/sops"
+    material.mkdir(parents=True, mode=0o700)
+    identity = d / "syncthing-identity"
+    process.check(["syncthing", "generate", f"--home={identity}", "--no-default-folder",
+                   "--skip-port-probing"])  # fmt: skip
+    device_id = process.check(["syncthing", "-device-id", f"--home={identity}"]).stdout.strip()
+    shutil.copy(identity / "cert.pem", material / "syncthing-cert")
+    shutil.copy(identity / "key.pem", material / "syncthing-key")
+    (material / "restic-password").write_text(secrets.token_urlsafe(24) + "\n")
+    for f in material.iterdir():
+        f.chmod(0o400)
+    shutil.rmtree(identity)
+    return device_id
+
+
+def _write_shared_host_files(paths: LabPaths, hosts: list[LabHost]) -> None:
+    """Files every host needs about the others: names, host keys and client keys."""
+    controller_pub = paths.key.with_suffix(".pub").read_text()
+    client_pubs = [(paths.host_dir(h.name) / "root/.ssh/id_ed25519.pub").read_text() for h in hosts]
+    host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
+    for h in hosts:
+        d = paths.host_dir(h.name)
+        (d / "upper/etc/hosts").write_text(files.etc_hosts(hosts))
+        (d / "root/.ssh/authorized_keys").write_text(controller_pub + "".join(client_pubs))
+        (d / "root/.ssh/known_hosts").write_text(files.known_hosts(host_keys))
+
+
+def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
+    deadline = time.monotonic() + BOOT_TIMEOUT_S
+    expected = host_key.split()[1]
+    while True:
+        scan = process.run(commands.keyscan(host))
+        if scan.ok and expected in scan.stdout:
+            break
+        if scan.ok and scan.stdout.strip():
+            raise NixfleetError(f"{host.name}: {host.address} answers with another host key")
+        if time.monotonic() > deadline:
+            log = paths.host_dir(host.name) / "console.log"
+            raise NixfleetError(f"{host.name}: sshd did not come up in {BOOT_TIMEOUT_S:.0f} s; see {log}")
+        gevent.sleep(0.1)
+    state = process.run(commands.ssh(paths.ssh_config, host, "systemctl", "is-system-running", "--wait"))
+    if state.stdout.strip() != "running":
+        failed = process.run(
+            commands.ssh(paths.ssh_config, host, "systemctl", "--failed", "--plain", "--no-legend")
+        )
+        raise NixfleetError(
+            f"{host.name}: booted {state.stdout.strip() or 'badly'}; failed units: "
+            f"{' '.join(line.split()[0] for line in failed.stdout.splitlines()) or 'none listed'}"
+        )
+
+
+def _make_flake(paths: LabPaths) -> None:
+    """Copy the flake template into a fresh git repo: the lab's stand-in for the user's config."""
+    shutil.copytree(FLAKE_TEMPLATE, paths.flake)
+    shutil.copy(paths.hosts_json, paths.flake / "hosts.json")
+    git = ["git", "-C", str(paths.flake), "-c", "user.name=nixfleet lab",
+           "-c", "user.email=lab@nixfleet.invalid"]  # fmt: skip
+    process.check([*git, "init", "-q", "-b", "main"])
+    process.check([*git, "add", "-A"])
+    process.check([*git, "commit", "-q", "-m", "lab: initial fleet configuration"])
+
+
+def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
+    """Stop every lab host and remove every namespace, link, cgroup and process the lab made."""
+    start = time.monotonic()
+    names = _lab_host_names(paths)
+    if paths.ssh_config.exists():
+        known = {h.name: h for h in load_hosts(paths.hosts_json)} if paths.hosts_json.exists() else {}
+        parallel(
+            lambda h: process.run(commands.ssh_exit_master(paths.ssh_config, h)),
+            [known[n] for n in names if n in known],
+        )
+    parallel(_stop_container, names)
+    for netns in _lab_netns():
+        process.run(commands.netns_del(netns))
+    if Path(f"/sys/class/net/{BRIDGE}").exists():
+        process.run(commands.bridge_down())
+    for name in names:
+        for leftover in (Path("/run/systemd/nspawn/propagate") / name,):
+            shutil.rmtree(leftover, ignore_errors=True)
+    log(f"lab down: {len(names)} hosts stopped in {time.monotonic() - start:.1f} s")
+
+
+def _lab_host_names(paths: LabPaths) -> list[str]:
+    names = {h.name for h in load_hosts(paths.hosts_json)} if paths.hosts_json.exists() else set()
+    names |= {ns.removeprefix("nixfleet-") for ns in _lab_netns()}
+    for root in CGROUP_ROOTS:
+        names |= {p.name.removeprefix("nixfleet-lab.") for p in root.glob("nixfleet-lab.*")}
+    return sorted(names)
+
+
+def _lab_netns() -> list[str]:
+    run = Path("/run/netns")
+    return sorted(p.name for p in run.glob("nixfleet-*")) if run.exists() else []
+
+
+def _cgroup_pids(cgroup: Path) -> set[int]:
+    pids: set[int] = set()
+    for dirpath, _dirs, _files in os.walk(cgroup):  # cgroups vanish while we walk: errors ignored
+        try:
+            pids |= {int(p) for p in Path(dirpath, "cgroup.procs").read_text().split()}
+        except OSError:
+            continue
+    return pids
+
+
+def _stop_container(name: str) -> None:
+    groups = [root / f"nixfleet-lab.{name}" for root in CGROUP_ROOTS]
+    groups = [g for g in groups if g.exists()]
+    # The container's init halts cleanly on SIGTERM to nspawn; anything left gets SIGKILL.
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        pids = set().union(*(_cgroup_pids(g) for g in groups)) if groups else set()
+        leaders = [p for p in pids if _comm(p) == "systemd-nspawn"] if sig == signal.SIGTERM else pids
+        for pid in leaders:
+            _kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while groups and any(_cgroup_pids(g) for g in groups) and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+    for g in groups:
+        for dirpath, _dirs, _files in os.walk(g, topdown=False):  # children before parents
+            _rmdir(Path(dirpath))
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _kill(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _rmdir(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+def status(paths: LabPaths) -> list[dict[str, object]]:
+    """One row per lab host: whether its namespace, container and sshd are up."""
+    if not paths.hosts_json.exists():
+        return []
+    hosts = load_hosts(paths.hosts_json)
+    netns = set(_lab_netns())
+
+    def row(h: LabHost) -> dict[str, object]:
+        cg = [root / h.cgroup for root in CGROUP_ROOTS if (root / h.cgroup).exists()]
+        state = process.run(commands.ssh(paths.ssh_config, h, "systemctl", "is-system-running"))
+        return {
+            "name": h.name,
+            "address": h.address,
+            "netns": h.netns in netns,
+            "container": any(_cgroup_pids(g) for g in cg),
+            "system": state.stdout.strip() or "unreachable",
+        }
+
+    return parallel(row, hosts)
+
+
+def hosts_json_text(paths: LabPaths) -> str:
+    return json.dumps(json.loads(paths.hosts_json.read_text()), indent=2)

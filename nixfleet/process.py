@@ -1,0 +1,106 @@
+"""The controller's single spawn boundary: every local process nixfleet starts goes through here.
+
+It uses ``gevent.subprocess`` so that, inside pyinfra, one host's child process never blocks
+the others (see ../shared/notes/pyinfra.md §5). Outside pyinfra it behaves like ``subprocess``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gevent import subprocess as gsp
+
+from nixfleet.errors import NixfleetError
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a finished process left behind."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def last_error_line(self) -> str:
+        """The last non-empty stderr line, the one that usually says what went wrong."""
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else f"exit status {self.returncode}"
+
+
+def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    return {**os.environ, **(extra or {})}
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    input: str | None = None,
+    timeout: float | None = None,
+) -> Result:
+    """Run ``argv`` to completion and capture its output. Never raises on a non-zero exit.
+
+    The child gets its own session, so a timeout or Ctrl-C kills its whole process tree.
+
+    >>> run(["sh", "-c", "echo hi; exit 3"]).returncode
+    3
+    """
+    try:
+        proc = gsp.Popen(
+            list(argv),
+            stdin=gsp.PIPE if input is not None else gsp.DEVNULL,
+            stdout=gsp.PIPE,
+            stderr=gsp.PIPE,
+            env=_env(env),
+            cwd=str(cwd) if cwd else None,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise NixfleetError(f"{argv[0]}: command not found; install it (make setup)") from exc
+    try:
+        out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
+    except BaseException:
+        _kill_tree(proc)
+        raise
+    return Result(tuple(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+def check(argv: Sequence[str], **kwargs: object) -> Result:
+    """Like :func:`run`, but a non-zero exit raises :class:`NixfleetError` with the child's error."""
+    result = run(argv, **kwargs)  # type: ignore[arg-type]
+    if not result.ok:
+        raise NixfleetError(f"{' '.join(argv[:3])} failed: {result.last_error_line()}")
+    return result
+
+
+def spawn_detached(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None) -> int:
+    """Start a long-running daemon in its own session, logging to ``log``; return its PID."""
+    with open(log, "ab") as handle:
+        proc = gsp.Popen(
+            list(argv),
+            stdin=gsp.DEVNULL,
+            stdout=handle,
+            stderr=gsp.STDOUT,
+            env=_env(env),
+            start_new_session=True,
+        )
+    return int(proc.pid)
+
+
+def _kill_tree(proc: gsp.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        proc.wait()
