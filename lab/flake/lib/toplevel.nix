@@ -107,8 +107,7 @@ derivation {
     done
     sed "s|@out@|$out|g" "$activateScriptPath" > $out/activate
     sed "s|@out@|$out|g" "$switchScript" > $out/bin/switch-to-configuration
-    for f in "$binDir"/*; do cp "$f" $out/sw/bin/; done
-    printf '#!/bin/sh\necho %s\n' "$version" > $out/sw/bin/nixos-version
+    for f in "$binDir"/*; do sed "s|@out@|$out|g" "$f" > "$out/sw/bin/$(basename "$f")"; done
     chmod +x $out/activate $out/bin/switch-to-configuration $out/sw/bin/*
   '' ];
 }

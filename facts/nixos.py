@@ -1,0 +1,143 @@
+"""Facts about a host's NixOS system: what it runs, what it boots, its generations and revision."""
+
+from __future__ import annotations
+
+import shlex
+
+from pyinfra.api import FactBase, QuoteString, StringCommand
+from typing_extensions import override
+
+from nixfleet.models import Generation, SystemState
+
+PROFILE = "/nix/var/nix/profiles/system"
+REVISIONS_DIR = "/var/lib/nixfleet/revisions"
+
+_SYSTEM_SCRIPT = f"""\
+p={PROFILE}
+c=$(readlink /run/current-system 2>/dev/null)
+echo "current=$c"
+echo "booted=$(readlink /run/booted-system 2>/dev/null)"
+echo "profile=$(readlink -f $p 2>/dev/null)"
+echo "profile_link=$(readlink $p 2>/dev/null)"
+for g in $p-*-link; do [ -L "$g" ] && echo "generation=${{g##*/}} $(readlink "$g")"; done
+[ -n "$c" ] && echo "version=$(cat "$c/nixos-version" 2>/dev/null)"
+[ -n "$c" ] && echo "revision=$("$c/sw/bin/nixos-version" --configuration-revision 2>/dev/null \
+  || cat "{REVISIONS_DIR}/${{c##*/}}" 2>/dev/null)"
+true"""
+
+
+def parse_system(output: list[str]) -> SystemState:
+    """Parse the ``key=value`` lines of :class:`NixosSystem`'s command.
+
+    >>> s = parse_system(["current=/nix/store/a-sys", "profile_link=system-2-link",
+    ...                   "generation=system-1-link /nix/store/z-sys",
+    ...                   "generation=system-2-link /nix/store/a-sys"])
+    >>> s.generation, [g.number for g in s.generations], s.generations[1].current
+    (2, [1, 2], True)
+    """
+    values: dict[str, str] = {}
+    links: list[tuple[int, str]] = []
+    for line in output:
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if key == "generation":
+            name, _, path = value.partition(" ")
+            number = name.removeprefix("system-").removesuffix("-link")
+            if number.isdigit():
+                links.append((int(number), path))
+        elif value:
+            values[key] = value
+    link = values.get("profile_link", "")
+    number = link.removeprefix("system-").removesuffix("-link")
+    current_gen = int(number) if number.isdigit() else None
+    return SystemState(
+        current=values.get("current"),
+        booted=values.get("booted"),
+        profile=values.get("profile"),
+        generation=current_gen,
+        generations=tuple(Generation(n, p, n == current_gen) for n, p in sorted(links)),
+        revision=values.get("revision"),
+        version=values.get("version"),
+    )
+
+
+class NixosSystem(FactBase[SystemState]):
+    """
+    Returns what the host runs and boots, in one round trip: ``/run/current-system``,
+    ``/run/booted-system``, the boot-default system profile and its generations, the NixOS version
+    and the flake revision the current system was built from.
+
+    .. code:: python
+
+        SystemState(
+            current="/nix/store/…-nixos-system-nas-24.11", booted="/nix/store/…-nixos-system-nas-24.11",
+            profile="/nix/store/…-nixos-system-nas-24.11", generation=2,
+            generations=(Generation(1, "/nix/store/…", False), Generation(2, "/nix/store/…", True)),
+            revision="b9a501e5…", version="24.11",
+        )
+    """
+
+    default = SystemState
+
+    @override
+    def command(self) -> str:
+        return _SYSTEM_SCRIPT
+
+    @override
+    def process(self, output: list[str]) -> SystemState:
+        return parse_system(output)
+
+
+class NixosCurrentSystem(FactBase[str | None]):
+    """
+    Returns the store path a system link points at, or ``None``.
+
+    + link: the symlink to read (``/run/booted-system`` gives the booted generation)
+
+    .. code:: python
+
+        "/nix/store/8z88a1x1…-nixos-system-nas-24.11.lab"
+    """
+
+    @override
+    def command(self, link: str = "/run/current-system") -> StringCommand:
+        return StringCommand("readlink", QuoteString(link), "||", "true")
+
+    @override
+    def process(self, output: list[str]) -> str | None:
+        value = output[0].strip() if output else ""
+        return value or None
+
+
+class FlakeCheckout(FactBase[dict[str, str]]):
+    """
+    Returns the state of the flake checkout that push_flake manages on the host: ``state`` is
+    ``absent``, ``empty``, ``git`` (with ``revision`` and ``dirty`` = ``yes``/``no``),
+    ``foreign`` (files nixfleet does not manage) or ``no-git`` (git is not installed).
+
+    + path: the checkout's directory
+
+    .. code:: python
+
+        {"state": "git", "revision": "b9a501e5…", "dirty": "no"}
+    """
+
+    default = dict
+
+    @override
+    def command(self, path: str = "/etc/nixos") -> str:
+        return (
+            f"d={shlex.quote(path)}; "
+            "if ! command -v git >/dev/null; then echo state=no-git; "
+            'elif [ ! -e "$d" ]; then echo state=absent; '
+            'elif [ -d "$d/.git" ]; then echo state=git; '
+            'echo revision=$(git -C "$d" rev-parse -q --verify HEAD 2>/dev/null); '
+            '[ -z "$(git -C "$d" status --porcelain 2>/dev/null)" ] && echo dirty=no || echo dirty=yes; '
+            'elif [ -z "$(ls -A "$d")" ]; then echo state=empty; '
+            "else echo state=foreign; fi"
+        )
+
+    @override
+    def process(self, output: list[str]) -> dict[str, str]:
+        pairs = (line.partition("=") for line in output)
+        return {k.strip(): v.strip() for k, _, v in pairs if k.strip()}

@@ -1,0 +1,103 @@
+"""Domain objects: actions, flake references, what a host runs, and how a host's run ended."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Action(str, enum.Enum):
+    """The nixos-rebuild actions nixfleet runs."""
+
+    SWITCH = "switch"
+    BOOT = "boot"
+    TEST = "test"
+    DRY_ACTIVATE = "dry-activate"
+
+    @property
+    def sets_profile(self) -> bool:
+        """switch and boot make a new system profile generation."""
+        return self in (Action.SWITCH, Action.BOOT)
+
+    @property
+    def activates(self) -> bool:
+        """switch and test point /run/current-system at the new generation."""
+        return self in (Action.SWITCH, Action.TEST)
+
+
+class HostStatus(str, enum.Enum):
+    SWITCHED = "switched"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class FlakeRef:
+    """A flake and one of its NixOS configurations, as nixos-rebuild's ``--flake path#attr``.
+
+    >>> FlakeRef.parse(".lab/flake#desktop")
+    FlakeRef(path='.lab/flake', attr='desktop')
+    >>> FlakeRef(".", "nas").toplevel_attr()
+    '.#nixosConfigurations."nas".config.system.build.toplevel'
+    """
+
+    path: str
+    attr: str
+
+    @classmethod
+    def parse(cls, ref: str) -> FlakeRef:
+        path, sep, attr = ref.partition("#")
+        if not sep or not attr:
+            raise ValueError(f"flake reference {ref!r} has no #host part")
+        return cls(path, attr)
+
+    def __str__(self) -> str:
+        return f"{self.path}#{self.attr}"
+
+    def toplevel_attr(self) -> str:
+        return f'{self.path}#nixosConfigurations."{self.attr}".config.system.build.toplevel'
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the flake declares for one host: its toplevel store path and the flake revision."""
+
+    toplevel: str
+    revision: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One system profile generation on a host."""
+
+    number: int
+    path: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class SystemState:
+    """What a host runs now (from ``facts.nixos.NixosSystem``)."""
+
+    current: str | None = None
+    booted: str | None = None
+    profile: str | None = None
+    generation: int | None = None
+    generations: tuple[Generation, ...] = ()
+    revision: str | None = None
+    version: str | None = None
+
+
+@dataclass
+class HostOutcome:
+    """How one host's run ended; one entry of the run report."""
+
+    status: HostStatus
+    before: str | None = None
+    after: str | None = None
+    generation: int | None = None
+    duration_s: float = 0.0
+    error: str | None = None
+    revision: str | None = None
+    details: dict[str, object] = field(default_factory=dict)

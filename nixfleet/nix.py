@@ -1,0 +1,60 @@
+"""One function per Nix-side command nixfleet runs, each returning an argv list. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from nixfleet.models import Action, FlakeRef
+
+NIX = ["nix", "--extra-experimental-features", "nix-command flakes"]
+
+
+def eval_desired(flake: str, attrs: Sequence[str]) -> list[str]:
+    """Evaluate, in one process, each host's toplevel outPath and configurationRevision.
+
+    >>> eval_desired(".", ["nas"])[-3:-1]
+    ['.#nixosConfigurations', '--apply']
+    """
+    names = json.dumps(sorted(attrs))
+    apply = (
+        f"cs: builtins.listToAttrs (map (n: {{ name = n; value = {{ "
+        f"toplevel = cs.${{n}}.config.system.build.toplevel.outPath; "
+        f'revision = cs.${{n}}.config.system.configurationRevision or ""; }}; }}) '
+        f"(builtins.fromJSON ''{names}''))"
+    )
+    return [*NIX, "eval", "--json", f"{flake}#nixosConfigurations", "--apply", apply]
+
+
+def nixos_rebuild(
+    action: Action,
+    flake: FlakeRef,
+    target: str | None,
+    *,
+    program: str = "nixos-rebuild",
+    build_host: str | None = None,
+    sudo: bool = False,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The nixos-rebuild command line nixfleet runs on the controller for one host.
+
+    >>> nixos_rebuild(Action.SWITCH, FlakeRef(".", "nas"), "root@nas")
+    ['nixos-rebuild', 'switch', '--flake', '.#nas', '--target-host', 'root@nas']
+    """
+    argv = [program, action.value, "--flake", str(flake)]
+    if target:
+        argv += ["--target-host", target]
+    if build_host:
+        argv += ["--build-host", build_host]
+    if sudo:
+        argv.append("--use-remote-sudo")
+    return argv + list(extra)
+
+
+def git_head(flake: str) -> list[str]:
+    return ["git", "-C", flake, "rev-parse", "HEAD"]
+
+
+def git_bundle(flake: str, dest: str) -> list[str]:
+    """A git bundle holding HEAD and its history: what push_flake sends to each host."""
+    return ["git", "-C", flake, "bundle", "create", "--quiet", dest, "HEAD"]

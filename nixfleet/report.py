@@ -1,0 +1,139 @@
+"""The run report: one outcome per host, written to ``.fleet/runs/<id>.json`` and summarised.
+
+Operations record each host's outcome as it happens (at execute time only, never on ``--dry``).
+When the pyinfra process exits, the report is completed (selected hosts that were never reached
+are ``offline``) and written, and a readable summary is printed after pyinfra's own results.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nixfleet.models import HostOutcome, HostStatus
+
+STATE_DIR = Path(os.environ.get("NIXFLEET_STATE_DIR", ".fleet"))
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id such as ``20261125T205500Z-1a2b3c``."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class RunReport:
+    """Everything one deploy did, host by host."""
+
+    id: str
+    started: str
+    action: str = ""
+    flake: str = ""
+    revision: str = ""
+    hosts: dict[str, HostOutcome] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for outcome in data["hosts"].values():
+            outcome["status"] = str(outcome["status"].value)
+        return data
+
+    @property
+    def failed(self) -> list[str]:
+        return [h for h, o in self.hosts.items() if o.status is HostStatus.FAILED]
+
+
+def summary(report: RunReport) -> str:
+    """A table of the hosts' outcomes, for people.
+
+    >>> r = RunReport("r1", "now", hosts={"nas": HostOutcome(HostStatus.UNCHANGED, generation=2)})
+    >>> print(summary(r).splitlines()[1])
+      nas        unchanged   gen 2     0.0 s
+    """
+    lines = [f"nixfleet run {report.id}: {_counts(report)}"]
+    for name in sorted(report.hosts):
+        o = report.hosts[name]
+        gen = f"gen {o.generation}" if o.generation is not None else "-"
+        detail = o.error or (f"{_short(o.before)} -> {_short(o.after)}" if o.status is HostStatus.SWITCHED else "")
+        lines.append(f"  {name:<10} {o.status.value:<11} {gen:<8} {o.duration_s:>5.1f} s  {detail}".rstrip())
+    return "\n".join(lines)
+
+
+def _counts(report: RunReport) -> str:
+    counts: dict[str, int] = {}
+    for o in report.hosts.values():
+        counts[o.status.value] = counts.get(o.status.value, 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no hosts"
+
+
+def _short(path: str | None) -> str:
+    """``/nix/store/abc…-nixos-system-nas-24.11`` → ``abc12345``; ``None`` → ``none``."""
+    return Path(path).name[:8] if path else "none"
+
+
+def write(report: RunReport, state_dir: Path = STATE_DIR) -> Path:
+    """Write the report atomically to ``runs/<id>.json`` and ``last-run.json``."""
+    runs = state_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+    path = runs / f"{report.id}.json"
+    for dest in (path, state_dir / "last-run.json"):
+        tmp = dest.with_name(dest.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(dest)
+    return path
+
+
+class Recorder:
+    """Collects host outcomes during one pyinfra run and writes the report when it ends."""
+
+    def __init__(self) -> None:
+        self.report = RunReport(new_run_id(), datetime.now(timezone.utc).isoformat())
+        self.selected: set[str] = set()
+        self.reached: set[str] = set()
+        self.started_at: dict[str, float] = {}
+        self.executing = False
+        atexit.register(self.finish)
+
+    def host_started(self, name: str) -> None:
+        self.started_at.setdefault(name, time.monotonic())
+
+    def elapsed(self, name: str) -> float:
+        return round(time.monotonic() - self.started_at.get(name, time.monotonic()), 2)
+
+    def record(self, name: str, outcome: HostOutcome) -> None:
+        if not self.executing:
+            return  # prepare stage or --dry: nothing has been done
+        outcome.duration_s = self.elapsed(name)
+        self.report.hosts[name] = outcome
+
+    def finish(self) -> None:
+        if not self.executing:
+            return
+        for name in sorted(self.selected - set(self.report.hosts)):
+            if name in self.reached:
+                outcome = HostOutcome(HostStatus.FAILED, error="an operation before the rebuild failed; see the log above")
+            else:
+                outcome = HostOutcome(HostStatus.OFFLINE, error="not reachable over SSH; deferred")
+            self.report.hosts[name] = outcome
+        path = write(self.report)
+        print(f"\n{summary(self.report)}\nreport: {path}", file=sys.stderr)
+
+
+_recorder: Recorder | None = None
+
+
+def recorder() -> Recorder:
+    """The run's recorder, shared by every host's greenlet."""
+    global _recorder
+    if _recorder is None:
+        _recorder = Recorder()
+    return _recorder

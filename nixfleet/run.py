@@ -1,0 +1,43 @@
+"""The pyinfra side of a nixfleet run: hooks the run report into pyinfra's state."""
+
+from __future__ import annotations
+
+from pyinfra.api import State
+from pyinfra.api.host import Host
+from pyinfra.api.state import BaseStateCallback
+
+from nixfleet.report import Recorder, recorder
+
+
+class _ReportCallbacks(BaseStateCallback):
+    """Marks the run as executing, and when each host began, from pyinfra's own events."""
+
+    @staticmethod
+    def operation_host_start(state: State, host: Host, op_hash: str) -> None:
+        rec = recorder()
+        rec.executing = True
+        rec.host_started(host.name)
+
+
+_attached: set[int] = set()
+
+
+def attach(state: State, host: Host) -> Recorder:
+    """Called by deploy files for each host they prepare; returns the shared recorder."""
+    rec = recorder()
+    if id(state) not in _attached:
+        _attached.add(id(state))
+        state.add_callback_handler(_ReportCallbacks())
+        rec.selected = {h.name for h in state.inventory if state.is_host_in_limit(h)}
+    rec.reached.add(host.name)
+    return rec
+
+
+def describe(rec: Recorder, flake: str, action: str, revision: str) -> None:
+    """Name what the run deploys, for the report."""
+    rec.report.flake, rec.report.action, rec.report.revision = flake, action, revision
+
+
+def selected_hosts(state: State) -> list[Host]:
+    """The hosts this run targets (``--limit`` applied)."""
+    return [h for h in state.inventory if state.is_host_in_limit(h)]

@@ -1,0 +1,67 @@
+"""Per-host deploy settings, read and validated from pyinfra host data."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nixfleet.errors import NixfleetError
+from nixfleet.models import Action, FlakeRef
+from nixfleet.ssh import SshTarget
+
+
+@dataclass(frozen=True)
+class HostSettings:
+    """How to deploy one host. Every field comes from host or group data (inventory/group_data).
+
+    + flake: path of the flake (a git checkout), relative to where pyinfra runs
+    + flake_attr: the host's ``nixosConfigurations`` name (default: the inventory name)
+    + action: ``switch`` (default), ``boot`` or ``test``
+    + nixos_rebuild: the nixos-rebuild program to run on the controller
+    + build_host: build there instead of on the controller (``--build-host``)
+    + use_remote_sudo: run the remote steps with sudo (for a non-root ``ssh_user``)
+    + flake_checkout: where push_flake puts the flake on the host; empty to skip
+    """
+
+    name: str
+    flake: FlakeRef
+    action: Action
+    ssh: SshTarget
+    nixos_rebuild: str = "nixos-rebuild"
+    build_host: str | None = None
+    use_remote_sudo: bool = False
+    flake_checkout: str | None = "/etc/nixos"
+
+    @classmethod
+    def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:
+        """Validate host data; raise a one-line :class:`NixfleetError` naming the host.
+
+        >>> HostSettings.from_data("nas", {"flake": ".", "action": "reboot"})
+        Traceback (most recent call last):
+        ...
+        nixfleet.errors.NixfleetError: nas: action 'reboot' is not one of switch, boot, test; fix `action` in the host's data
+        """
+        action_name = str(data.get("action", "switch"))
+        allowed = (Action.SWITCH, Action.BOOT, Action.TEST)
+        if action_name not in {a.value for a in allowed}:
+            raise NixfleetError(
+                f"{name}: action {action_name!r} is not one of switch, boot, test; "
+                "fix `action` in the host's data"
+            )
+        flake = str(data.get("flake") or "")
+        if not flake:
+            raise NixfleetError(f"{name}: no `flake` in host data; set it in group_data/all.py")
+        if not os.path.isdir(flake):
+            raise NixfleetError(f"{name}: flake {flake!r} is not a directory; fix `flake` in group data")
+        checkout = data.get("flake_checkout", "/etc/nixos")
+        return cls(
+            name=name,
+            flake=FlakeRef(flake, str(data.get("flake_attr") or name)),
+            action=Action(action_name),
+            ssh=SshTarget.from_data(name, data),
+            nixos_rebuild=str(data.get("nixos_rebuild") or "nixos-rebuild"),
+            build_host=str(data["build_host"]) if data.get("build_host") else None,
+            use_remote_sudo=bool(data.get("use_remote_sudo", False)),
+            flake_checkout=str(checkout) if checkout else None,
+        )

@@ -1,0 +1,80 @@
+"""How the controller reaches a host over ssh, derived from the same host data pyinfra uses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nixfleet.errors import NixfleetError
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """One host's ssh endpoint and options, for nixos-rebuild and other controller-side ssh users.
+
+    >>> t = SshTarget(host="desktop", hostname="10.250.0.11", user="root", key=".lab/ssh/k")
+    >>> t.destination
+    'root@10.250.0.11'
+    >>> t.options()[:4]
+    ['-o', 'IdentitiesOnly=yes', '-i', '.lab/ssh/k']
+    """
+
+    host: str
+    hostname: str
+    user: str | None = None
+    port: int | None = None
+    key: str | None = None
+    known_hosts: str | None = None
+    strict: str = "yes"
+    config_file: str | None = None
+
+    @classmethod
+    def from_data(cls, name: str, data: Mapping[str, object]) -> SshTarget:
+        """Read pyinfra's ``ssh_*`` host data. Strict host-key checking unless data says otherwise."""
+
+        def path(key: str) -> str | None:
+            value = data.get(key)
+            return os.path.abspath(os.path.expanduser(str(value))) if value else None
+
+        port = data.get("ssh_port")
+        strict = data.get("ssh_strict_host_key_checking", "yes")
+        target = cls(
+            host=name,
+            hostname=str(data.get("ssh_hostname") or name),
+            user=str(data["ssh_user"]) if data.get("ssh_user") else None,
+            port=int(str(port)) if port else None,
+            key=path("ssh_key"),
+            known_hosts=path("ssh_known_hosts_file"),
+            strict={"off": "no", "accept-new": "accept-new"}.get(str(strict), "yes"),
+            config_file=path("ssh_config_file"),
+        )
+        for value in (target.key, target.known_hosts, target.config_file):
+            if value and " " in value:
+                raise NixfleetError(
+                    f"{name}: ssh path {value!r} contains a space, which NIX_SSHOPTS cannot carry; "
+                    "move the file to a path without spaces"
+                )
+        return target
+
+    @property
+    def destination(self) -> str:
+        return f"{self.user}@{self.hostname}" if self.user else self.hostname
+
+    def options(self) -> list[str]:
+        """ssh options (no destination), in the order ssh reads them."""
+        opts: list[str] = []
+        if self.config_file:
+            opts += ["-F", self.config_file]
+        if self.key:
+            opts += ["-o", "IdentitiesOnly=yes", "-i", self.key]
+        if self.known_hosts:
+            opts += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
+        opts += ["-o", f"StrictHostKeyChecking={self.strict}", "-o", "BatchMode=yes"]
+        if self.port:
+            opts += ["-p", str(self.port)]
+        return opts
+
+    def nix_sshopts(self) -> str:
+        """The value of ``NIX_SSHOPTS`` (word-split by nixos-rebuild, hence no spaces in paths)."""
+        return " ".join(self.options())

@@ -1,0 +1,190 @@
+"""Operations for NixOS hosts: send the flake to the host, and rebuild it from the flake."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+
+from pyinfra import host, logger
+from pyinfra.api import FileUploadCommand, FunctionCommand, OperationError, StringCommand, operation
+from pyinfra.api.command import PyinfraCommand
+from pyinfra.api.host import Host
+from pyinfra.api.state import State
+
+from facts.nixos import REVISIONS_DIR, FlakeCheckout, NixosSystem
+from nixfleet import process
+from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
+from nixfleet.report import recorder
+
+
+def _fail(state: State, host: Host, message: str) -> bool:
+    """Fail only this host, with a one-line message (an exception would stop every host)."""
+    host.log_styled(f"error: {message}", fg="red", log_func=logger.error)
+    recorder().record(host.name, HostOutcome(HostStatus.FAILED, error=message))
+    return False
+
+
+@operation()
+def push_flake(bundle: str, revision: str, path: str = "/etc/nixos"):
+    """
+    Put the flake's exact git revision in a checkout on the host, and touch nothing else.
+
+    The flake travels as a git bundle over pyinfra's own connection, so the host needs git but
+    no access to the repository. A checkout with local edits, or a directory of files nixfleet
+    did not put there, is left alone and fails the host with a message saying what to do.
+
+    + bundle: a git bundle of the flake's HEAD, made on the controller
+    + revision: the commit the checkout must be at
+    + path: the checkout on the host
+
+    **Example:**
+
+    .. code:: python
+
+        nixos.push_flake(
+            name="Send the flake to /etc/nixos",
+            bundle=".fleet/cache/flake-b9a5….bundle",
+            revision="b9a501e59e9fa035d466b3873be067ffae6a7f9d",
+        )
+    """
+    if len(revision) != 40:
+        raise OperationError(f"push_flake: revision must be a full commit id, not {revision!r}")
+    checkout = host.get_fact(FlakeCheckout, path=path)
+    state = checkout.get("state")
+    if state == "git" and checkout.get("revision") == revision and checkout.get("dirty") == "no":
+        host.noop(f"{path} is at {revision[:12]}")
+        return
+    problems = {
+        "no-git": f"git is not installed on {host.name}; add it to the host's configuration "
+        "(programs.git.enable = true)",
+        "foreign": f"{path} on {host.name} holds files nixfleet does not manage; move them into "
+        f"the flake, then remove {path}",
+        None: f"could not read {path} on {host.name}",
+    }
+    if state in problems:
+        yield FunctionCommand(_fail, (problems[state],), {})
+        return
+    if checkout.get("dirty") == "yes":
+        yield FunctionCommand(
+            _fail,
+            (f"{path} on {host.name} has local edits; commit them to the flake repo, or discard "
+             f"them with `git -C {path} checkout -- . && git -C {path} clean -fd`",),
+            {},
+        )  # fmt: skip
+        return
+    remote_bundle = f"/tmp/nixfleet-flake-{revision[:12]}.bundle"
+    q = shlex.quote
+    yield FileUploadCommand(bundle, remote_bundle)
+    yield StringCommand(
+        f"git init -q {q(path)} && git -C {q(path)} fetch -q {q(remote_bundle)} HEAD"
+        f" && git -C {q(path)} -c advice.detachedHead=false checkout -q --force --detach {q(revision)};"
+        f" rc=$?; rm -f {q(remote_bundle)}; exit $rc"
+    )
+
+
+def _rebuild_step(
+    state: State,
+    host: Host,
+    argv: list[str],
+    env: Mapping[str, str],
+    action: str,
+    toplevel: str,
+    revision: str,
+    before: str | None,
+) -> bool:
+    """Run nixos-rebuild on the controller for this host, then read back what the host runs."""
+    if state.print_input:
+        logger.info(f"{host.print_prefix}(controller) >>> {shlex.join(argv)}")
+    result = process.run(argv, env=env)
+    if state.print_output or not result.ok:
+        for line in (result.stderr + result.stdout).splitlines():
+            logger.info(f"{host.print_prefix}(controller) {line}")
+    after = host.get_fact(NixosSystem)
+    act = Action(action)
+    landed = after.current if act.activates else after.profile
+    outcome = HostOutcome(
+        HostStatus.SWITCHED, before=before, after=after.current, generation=after.generation,
+        revision=revision,
+    )  # fmt: skip
+    if result.ok and landed == toplevel:
+        _record_revision(state, host, toplevel, revision)
+        recorder().record(host.name, outcome)
+        return True
+    outcome.status = HostStatus.FAILED
+    outcome.error = (
+        f"nixos-rebuild {action} exited {result.returncode}: {result.last_error_line()}"
+        if not result.ok
+        else f"nixos-rebuild {action} succeeded but the host runs {landed}, not {toplevel}"
+    )
+    host.log_styled(f"error: {outcome.error}", fg="red", log_func=logger.error)
+    recorder().record(host.name, outcome)
+    return False
+
+
+def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> None:
+    """Remember which flake revision built ``toplevel``, for hosts whose toplevel cannot say."""
+    name = toplevel.rsplit("/", 1)[-1]
+    host.run_shell_command(
+        StringCommand(
+            f"mkdir -p {REVISIONS_DIR} && echo {shlex.quote(revision)} > {REVISIONS_DIR}/{name}"
+        )
+    )
+
+
+def rebuild_command(
+    argv: list[str], env: Mapping[str, str], action: Action, toplevel: str, revision: str,
+    before: str | None,
+) -> PyinfraCommand:  # fmt: skip
+    return FunctionCommand(
+        _rebuild_step, (argv, dict(env), action.value, toplevel, revision, before), {}
+    )
+
+
+@operation()
+def rebuild(
+    argv: list[str],
+    toplevel: str,
+    revision: str = "",
+    action: str = "switch",
+    env: Mapping[str, str] | None = None,
+    error: str | None = None,
+):
+    """
+    Make the host run ``toplevel`` by running ``nixos-rebuild`` on the controller, unless it
+    already does. "Already" compares the evaluated toplevel with ``/run/current-system`` (or,
+    for ``boot``, with the boot-default profile), so ``--dry`` shows exactly this comparison.
+
+    + argv: the nixos-rebuild command line (see ``nixfleet.nix.nixos_rebuild``)
+    + toplevel: the store path ``nix eval`` gives for this host's toplevel
+    + revision: the flake revision it was evaluated from
+    + action: ``switch``, ``boot`` or ``test``
+    + env: extra environment for nixos-rebuild, such as ``NIX_SSHOPTS``
+    + error: why this host cannot be rebuilt (e.g. its configuration does not evaluate); fails it
+
+    **Example:**
+
+    .. code:: python
+
+        nixos.rebuild(
+            name="nixos-rebuild switch",
+            argv=["nixos-rebuild", "switch", "--flake", ".#nas", "--target-host", "root@nas"],
+            toplevel="/nix/store/8z88a1x1…-nixos-system-nas-24.11",
+        )
+    """
+    if action not in ("switch", "boot", "test"):
+        raise OperationError(f"rebuild: unsupported action {action!r}; use switch, boot or test")
+    act = Action(action)
+    if error:
+        yield FunctionCommand(_fail, (error,), {})
+        return
+    system: SystemState = host.get_fact(NixosSystem)
+    running = system.current if act.activates else system.profile
+    if running == toplevel:
+        host.noop(f"{host.name} already runs {toplevel}")
+        recorder().record(
+            host.name,
+            HostOutcome(HostStatus.UNCHANGED, before=system.current, after=system.current,
+                        generation=system.generation, revision=system.revision),
+        )  # fmt: skip
+        return
+    yield rebuild_command(argv, env or {}, act, toplevel, revision, system.current)
