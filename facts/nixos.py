@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from pyinfra.api import FactBase, QuoteString, StringCommand
+from pyinfra.api.command import QuoteString, StringCommand
+from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
 from nixfleet.models import Generation, SystemState
@@ -70,7 +71,8 @@ class NixosSystem(FactBase[SystemState]):
     .. code:: python
 
         SystemState(
-            current="/nix/store/…-nixos-system-nas-24.11", booted="/nix/store/…-nixos-system-nas-24.11",
+            current="/nix/store/…-nixos-system-nas-24.11",
+            booted="/nix/store/…-nixos-system-nas-24.11",
             profile="/nix/store/…-nixos-system-nas-24.11", generation=2,
             generations=(Generation(1, "/nix/store/…", False), Generation(2, "/nix/store/…", True)),
             revision="b9a501e5…", version="24.11",
@@ -132,7 +134,8 @@ class FlakeCheckout(FactBase[dict[str, str]]):
             'elif [ ! -e "$d" ]; then echo state=absent; '
             'elif [ -d "$d/.git" ]; then echo state=git; '
             'echo revision=$(git -C "$d" rev-parse -q --verify HEAD 2>/dev/null); '
-            '[ -z "$(git -C "$d" status --porcelain 2>/dev/null)" ] && echo dirty=no || echo dirty=yes; '
+            '[ -z "$(git -C "$d" status --porcelain 2>/dev/null)" ] '
+            "&& echo dirty=no || echo dirty=yes; "
             'elif [ -z "$(ls -A "$d")" ]; then echo state=empty; '
             "else echo state=foreign; fi"
         )

@@ -20,6 +20,9 @@ workstations = [
 servers = [
     # The home server builds its own closure: it is faster than the controller.
     ("server", {**_ssh, "ssh_hostname": "server.lan", "build_host": "root@server.lan"}),
-    ("vps", {**_ssh, "ssh_hostname": "vps.example.org", "ssh_user": "deploy", "use_remote_sudo": True}),
+    (
+        "vps",
+        {**_ssh, "ssh_hostname": "vps.example.org", "ssh_user": "deploy", "use_remote_sudo": True},
+    ),
     ("nas", {**_ssh, "ssh_hostname": "nas.lan"}),
 ]

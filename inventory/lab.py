@@ -8,7 +8,9 @@ import json
 from pathlib import Path
 
 _LAB = Path(".lab")
-_hosts = json.loads((_LAB / "hosts.json").read_text())["hosts"] if (_LAB / "hosts.json").exists() else []
+_hosts = (
+    json.loads((_LAB / "hosts.json").read_text())["hosts"] if (_LAB / "hosts.json").exists() else []
+)
 
 
 def _entry(row: dict) -> tuple[str, dict]:

@@ -64,7 +64,11 @@ def lab_status() -> None:
         click.echo("lab: no hosts (run `nixfleet lab up`)")
         sys.exit(1)
     for r in rows:
-        click.echo(f"{r['name']:<10} {r['address']:<14} netns={'up' if r['netns'] else 'down':<5}"
-                   f" container={'up' if r['container'] else 'down':<5} system={r['system']}")  # fmt: skip
+        netns = "up" if r["netns"] else "down"
+        container = "up" if r["container"] else "down"
+        click.echo(
+            f"{r['name']:<10} {r['address']:<14} netns={netns:<5} container={container:<5} "
+            f"system={r['system']}"
+        )
     if any(r["system"] != "running" for r in rows):
         sys.exit(1)

@@ -8,8 +8,8 @@ module, so every host shares them: the first host to ask evaluates all selected 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,7 +49,11 @@ def _evaluate(flake: str, attrs: list[str]) -> dict[tuple[str, str], Desired | N
         for a in attrs:
             found.update(_evaluate(flake, [a]))
         return found
-    return {(flake, attrs[0]): NixfleetError(f"{attrs[0]}: nix eval failed: {_nix_error(result.stderr)}")}
+    return {
+        (flake, attrs[0]): NixfleetError(
+            f"{attrs[0]}: nix eval failed: {_nix_error(result.stderr)}"
+        )
+    }
 
 
 def _nix_error(stderr: str) -> str:
@@ -72,7 +76,9 @@ def revision(flake: str) -> str:
     """The commit the flake's checkout is at (what push_flake sends)."""
     result = process.run(nix.git_head(flake))
     if not result.ok:
-        raise NixfleetError(f"flake {flake}: not a git repository with a commit; `git init` and commit it")
+        raise NixfleetError(
+            f"flake {flake}: not a git repository with a commit; `git init` and commit it"
+        )
     return result.stdout.strip()
 
 

@@ -88,6 +88,23 @@ class SystemState:
     revision: str | None = None
     version: str | None = None
 
+    @classmethod
+    def coerce(cls, value: object) -> SystemState:
+        """Accept the fact's value, or its JSON form (as pyinfra's spec tests fake it).
+
+        >>> SystemState.coerce({"current": "/nix/store/a", "generation": 2}).generation
+        2
+        """
+        if isinstance(value, SystemState):
+            return value
+        data = {k: value.get(k) for k in ("current", "booted", "profile", "generation",  # type: ignore[attr-defined]
+                                          "revision", "version")}  # fmt: skip
+        gens = value.get("generations") or ()  # type: ignore[attr-defined]
+        return cls(
+            **data,
+            generations=tuple(Generation(g["number"], g["path"], g["current"]) for g in gens),
+        )
+
 
 @dataclass
 class HostOutcome:

@@ -6,11 +6,13 @@ the others (see ../shared/notes/pyinfra.md §5). Outside pyinfra it behaves like
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gevent import subprocess as gsp
 
@@ -72,12 +74,14 @@ def run(
     except BaseException:
         _kill_tree(proc)
         raise
-    return Result(tuple(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+    return Result(
+        tuple(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    )
 
 
-def check(argv: Sequence[str], **kwargs: object) -> Result:
-    """Like :func:`run`, but a non-zero exit raises :class:`NixfleetError` with the child's error."""
-    result = run(argv, **kwargs)  # type: ignore[arg-type]
+def check(argv: Sequence[str], **kwargs: Any) -> Result:
+    """Like :func:`run`, but a non-zero exit raises :class:`NixfleetError` naming the error."""
+    result = run(argv, **kwargs)
     if not result.ok:
         raise NixfleetError(f"{' '.join(argv[:3])} failed: {result.last_error_line()}")
     return result
@@ -99,8 +103,6 @@ def spawn_detached(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | N
 
 def _kill_tree(proc: gsp.Popen) -> None:
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         proc.wait()

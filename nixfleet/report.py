@@ -56,14 +56,18 @@ def summary(report: RunReport) -> str:
 
     >>> r = RunReport("r1", "now", hosts={"nas": HostOutcome(HostStatus.UNCHANGED, generation=2)})
     >>> print(summary(r).splitlines()[1])
-      nas        unchanged   gen 2     0.0 s
+      nas        unchanged   gen 2      0.0 s
     """
     lines = [f"nixfleet run {report.id}: {_counts(report)}"]
     for name in sorted(report.hosts):
         o = report.hosts[name]
         gen = f"gen {o.generation}" if o.generation is not None else "-"
-        detail = o.error or (f"{_short(o.before)} -> {_short(o.after)}" if o.status is HostStatus.SWITCHED else "")
-        lines.append(f"  {name:<10} {o.status.value:<11} {gen:<8} {o.duration_s:>5.1f} s  {detail}".rstrip())
+        detail = o.error or (
+            f"{_short(o.before)} -> {_short(o.after)}" if o.status is HostStatus.SWITCHED else ""
+        )
+        lines.append(
+            f"  {name:<10} {o.status.value:<11} {gen:<8} {o.duration_s:>5.1f} s  {detail}".rstrip()
+        )
     return "\n".join(lines)
 
 
@@ -120,7 +124,10 @@ class Recorder:
             return
         for name in sorted(self.selected - set(self.report.hosts)):
             if name in self.reached:
-                outcome = HostOutcome(HostStatus.FAILED, error="an operation before the rebuild failed; see the log above")
+                outcome = HostOutcome(
+                    HostStatus.FAILED,
+                    error="an operation before the rebuild failed; see the log above",
+                )
             else:
                 outcome = HostOutcome(HostStatus.OFFLINE, error="not reachable over SSH; deferred")
             self.report.hosts[name] = outcome

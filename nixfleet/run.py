@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pyinfra.api import State
 from pyinfra.api.host import Host
-from pyinfra.api.state import BaseStateCallback
+from pyinfra.api.state import BaseStateCallback, State
 
 from nixfleet.report import Recorder, recorder
 
@@ -27,7 +26,7 @@ def attach(state: State, host: Host) -> Recorder:
     rec = recorder()
     if id(state) not in _attached:
         _attached.add(id(state))
-        state.add_callback_handler(_ReportCallbacks())
+        state.add_callback_handler(_ReportCallbacks())  # type: ignore[no-untyped-call]
         rec.selected = {h.name for h in state.inventory if state.is_host_in_limit(h)}
     rec.reached.add(host.name)
     return rec

@@ -37,10 +37,10 @@ class HostSettings:
     def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:
         """Validate host data; raise a one-line :class:`NixfleetError` naming the host.
 
-        >>> HostSettings.from_data("nas", {"flake": ".", "action": "reboot"})
+        >>> HostSettings.from_data("nas", {"flake": ".", "action": "reboot"})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        nixfleet.errors.NixfleetError: nas: action 'reboot' is not one of switch, boot, test; fix `action` in the host's data
+        nixfleet.errors.NixfleetError: nas: action 'reboot' is not one of switch, boot, test; ...
         """
         action_name = str(data.get("action", "switch"))
         allowed = (Action.SWITCH, Action.BOOT, Action.TEST)
@@ -53,7 +53,9 @@ class HostSettings:
         if not flake:
             raise NixfleetError(f"{name}: no `flake` in host data; set it in group_data/all.py")
         if not os.path.isdir(flake):
-            raise NixfleetError(f"{name}: flake {flake!r} is not a directory; fix `flake` in group data")
+            raise NixfleetError(
+                f"{name}: flake {flake!r} is not a directory; fix `flake` in group data"
+            )
         checkout = data.get("flake_checkout", "/etc/nixos")
         return cls(
             name=name,

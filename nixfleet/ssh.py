@@ -31,7 +31,7 @@ class SshTarget:
 
     @classmethod
     def from_data(cls, name: str, data: Mapping[str, object]) -> SshTarget:
-        """Read pyinfra's ``ssh_*`` host data. Strict host-key checking unless data says otherwise."""
+        """Read pyinfra's ``ssh_*`` host data; host keys are checked strictly unless it says not."""
 
         def path(key: str) -> str | None:
             value = data.get(key)

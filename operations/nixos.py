@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 
-from pyinfra import host, logger
-from pyinfra.api import FileUploadCommand, FunctionCommand, OperationError, StringCommand, operation
-from pyinfra.api.command import PyinfraCommand
+from pyinfra import logger
+from pyinfra.api.command import FileUploadCommand, FunctionCommand, PyinfraCommand, StringCommand
+from pyinfra.api.exceptions import OperationError
 from pyinfra.api.host import Host
+from pyinfra.api.operation import operation
 from pyinfra.api.state import State
+from pyinfra.context import host
 
 from facts.nixos import REVISIONS_DIR, FlakeCheckout, NixosSystem
 from nixfleet import process
@@ -25,7 +27,9 @@ def _fail(state: State, host: Host, message: str) -> bool:
 
 
 @operation()
-def push_flake(bundle: str, revision: str, path: str = "/etc/nixos"):
+def push_flake(
+    bundle: str, revision: str, path: str = "/etc/nixos"
+) -> Generator[PyinfraCommand, None, None]:
     """
     Put the flake's exact git revision in a checkout on the host, and touch nothing else.
 
@@ -55,11 +59,11 @@ def push_flake(bundle: str, revision: str, path: str = "/etc/nixos"):
         host.noop(f"{path} is at {revision[:12]}")
         return
     problems = {
-        "no-git": f"git is not installed on {host.name}; add it to the host's configuration "
+        "no-git": "git is not installed; add it to the host's configuration "
         "(programs.git.enable = true)",
-        "foreign": f"{path} on {host.name} holds files nixfleet does not manage; move them into "
+        "foreign": f"{path} holds files nixfleet does not manage; move them into "
         f"the flake, then remove {path}",
-        None: f"could not read {path} on {host.name}",
+        None: f"could not read {path}",
     }
     if state in problems:
         yield FunctionCommand(_fail, (problems[state],), {})
@@ -67,7 +71,7 @@ def push_flake(bundle: str, revision: str, path: str = "/etc/nixos"):
     if checkout.get("dirty") == "yes":
         yield FunctionCommand(
             _fail,
-            (f"{path} on {host.name} has local edits; commit them to the flake repo, or discard "
+            (f"{path} has local edits; commit them to the flake repo, or discard "
              f"them with `git -C {path} checkout -- . && git -C {path} clean -fd`",),
             {},
         )  # fmt: skip
@@ -77,7 +81,8 @@ def push_flake(bundle: str, revision: str, path: str = "/etc/nixos"):
     yield FileUploadCommand(bundle, remote_bundle)
     yield StringCommand(
         f"git init -q {q(path)} && git -C {q(path)} fetch -q {q(remote_bundle)} HEAD"
-        f" && git -C {q(path)} -c advice.detachedHead=false checkout -q --force --detach {q(revision)};"
+        f" && git -C {q(path)} -c advice.detachedHead=false"
+        f" checkout -q --force --detach {q(revision)};"
         f" rc=$?; rm -f {q(remote_bundle)}; exit $rc"
     )
 
@@ -148,7 +153,7 @@ def rebuild(
     action: str = "switch",
     env: Mapping[str, str] | None = None,
     error: str | None = None,
-):
+) -> Generator[PyinfraCommand, None, None]:
     """
     Make the host run ``toplevel`` by running ``nixos-rebuild`` on the controller, unless it
     already does. "Already" compares the evaluated toplevel with ``/run/current-system`` (or,
@@ -177,10 +182,10 @@ def rebuild(
     if error:
         yield FunctionCommand(_fail, (error,), {})
         return
-    system: SystemState = host.get_fact(NixosSystem)
+    system = SystemState.coerce(host.get_fact(NixosSystem))
     running = system.current if act.activates else system.profile
     if running == toplevel:
-        host.noop(f"{host.name} already runs {toplevel}")
+        host.noop(f"already runs {toplevel}")
         recorder().record(
             host.name,
             HostOutcome(HostStatus.UNCHANGED, before=system.current, after=system.current,

@@ -1,3 +1,3 @@
-"""The lab: real hosts on one machine (network namespace + systemd-nspawn on an overlay of ``/``)."""
+"""The lab: real hosts on one machine (netns + systemd-nspawn on an overlay of ``/``)."""
 
 from __future__ import annotations

@@ -27,7 +27,19 @@ def host_net_up(host: LabHost) -> list[Argv]:
     ns = ["ip", "-n", host.netns]
     return [
         ["ip", "netns", "add", host.netns],
-        ["ip", "link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", host.netns],
+        [
+            "ip",
+            "link",
+            "add",
+            host.veth,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            host.netns,
+        ],
         ["ip", "link", "set", host.veth, "master", BRIDGE, "up"],
         [*ns, "addr", "add", f"{host.address}/24", "dev", "eth0"],
         [*ns, "link", "set", "eth0", "up"],

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import secrets
+import shutil
 import signal
 import time
 import uuid
@@ -23,7 +24,11 @@ from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, s
 REPO = Path(__file__).resolve().parents[2]
 BOOT_SCRIPT = REPO / "lab" / "bin" / "host-boot"
 FLAKE_TEMPLATE = REPO / "lab" / "flake"
-CGROUP_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup"))
+CGROUP_ROOTS = (
+    Path("/sys/fs/cgroup/unified"),
+    Path("/sys/fs/cgroup/systemd"),
+    Path("/sys/fs/cgroup"),
+)
 REQUIRED_TOOLS = ("ip", "unshare", "systemd-nspawn", "ssh", "ssh-keygen", "ssh-keyscan", "nix",
                   "git", "syncthing", "restic")  # fmt: skip
 BOOT_TIMEOUT_S = 60.0
@@ -41,7 +46,9 @@ def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
 
 def preflight() -> None:
     if os.geteuid() != 0:
-        raise NixfleetError("lab: must run as root (namespaces and containers); use sudo make lab-up")
+        raise NixfleetError(
+            "lab: must run as root (namespaces and containers); use sudo make lab-up"
+        )
     missing = [t for t in REQUIRED_TOOLS if shutil.which(t) is None]
     if missing:
         raise NixfleetError(f"lab: missing {', '.join(missing)}; run `make setup` to install them")
@@ -59,7 +66,13 @@ def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) ->
         sub.mkdir(parents=True)
     process.check(commands.keygen(paths.key, "nixfleet-lab-controller"))
     parallel(lambda h: _prepare_host(paths, h), hosts)
-    device_ids = dict(zip((h.name for h in hosts), parallel(lambda h: _host_secrets(paths, h), hosts)))
+    device_ids = dict(
+        zip(
+            (h.name for h in hosts),
+            parallel(lambda h: _host_secrets(paths, h), hosts),
+            strict=False,
+        )
+    )
     _write_shared_host_files(paths, hosts)
 
     for argv in commands.bridge_up():
@@ -161,9 +174,13 @@ def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
             raise NixfleetError(f"{host.name}: {host.address} answers with another host key")
         if time.monotonic() > deadline:
             log = paths.host_dir(host.name) / "console.log"
-            raise NixfleetError(f"{host.name}: sshd did not come up in {BOOT_TIMEOUT_S:.0f} s; see {log}")
+            raise NixfleetError(
+                f"{host.name}: sshd did not come up in {BOOT_TIMEOUT_S:.0f} s; see {log}"
+            )
         gevent.sleep(0.1)
-    state = process.run(commands.ssh(paths.ssh_config, host, "systemctl", "is-system-running", "--wait"))
+    state = process.run(
+        commands.ssh(paths.ssh_config, host, "systemctl", "is-system-running", "--wait")
+    )
     if state.stdout.strip() != "running":
         failed = process.run(
             commands.ssh(paths.ssh_config, host, "systemctl", "--failed", "--plain", "--no-legend")
@@ -190,7 +207,9 @@ def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
     start = time.monotonic()
     names = _lab_host_names(paths)
     if paths.ssh_config.exists():
-        known = {h.name: h for h in load_hosts(paths.hosts_json)} if paths.hosts_json.exists() else {}
+        known = (
+            {h.name: h for h in load_hosts(paths.hosts_json)} if paths.hosts_json.exists() else {}
+        )
         parallel(
             lambda h: process.run(commands.ssh_exit_master(paths.ssh_config, h)),
             [known[n] for n in names if n in known],
@@ -235,7 +254,9 @@ def _stop_container(name: str) -> None:
     # The container's init halts cleanly on SIGTERM to nspawn; anything left gets SIGKILL.
     for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         pids = set().union(*(_cgroup_pids(g) for g in groups)) if groups else set()
-        leaders = [p for p in pids if _comm(p) == "systemd-nspawn"] if sig == signal.SIGTERM else pids
+        leaders = (
+            [p for p in pids if _comm(p) == "systemd-nspawn"] if sig == signal.SIGTERM else pids
+        )
         for pid in leaders:
             _kill(pid, sig)
         deadline = time.monotonic() + wait_s
@@ -254,17 +275,13 @@ def _comm(pid: int) -> str:
 
 
 def _kill(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _rmdir(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.rmdir()
-    except OSError:
-        pass
 
 
 def status(paths: LabPaths) -> list[dict[str, object]]:

@@ -26,10 +26,12 @@ units_of() { [ -n "$1" ] && [ -d "$1/$units_dir" ] && (cd "$1/$units_dir" && fin
 wanted() { [ -n "$(find "$out/$units_dir" -mindepth 2 -maxdepth 2 -path "*.wants/$1" 2>/dev/null)" ]; }
 restart_if_changed() { ! grep -q '^X-RestartIfChanged=false' "$out/$units_dir/$1"; }
 is_active() { systemctl is-active --quiet "$1"; }
+is_failed() { systemctl is-failed --quiet "$1"; }
 
 to_stop="" to_restart="" to_start=""
 for u in $(units_of "$old"); do
-  [ -e "$out/$units_dir/$u" ] || { is_active "$u" && to_stop="$to_stop $u"; }
+  [ -e "$out/$units_dir/$u" ] && continue
+  if is_active "$u" || is_failed "$u"; then to_stop="$to_stop $u"; fi
 done
 for u in $(units_of "$out"); do
   case "$u" in *@.service) continue ;; esac
@@ -61,7 +63,11 @@ fi
 [ "$action" = boot ] && exit 0
 
 rc=0
-if [ -n "$to_stop" ]; then log "stopping the following units:$to_stop"; systemctl stop $to_stop || rc=4; fi
+if [ -n "$to_stop" ]; then
+  log "stopping the following units:$to_stop"
+  systemctl stop $to_stop || rc=4
+  systemctl reset-failed $to_stop 2>/dev/null  # removed units must not linger as failed
+fi
 log "activating the configuration..."
 "$out/activate" || rc=2
 ln -sfn "$out" /run/current-system.tmp && mv -T /run/current-system.tmp /run/current-system

@@ -1,0 +1,58 @@
+"""facts/nixos.py parsing, on output captured from lab hosts (tests/data/README.md)."""
+
+from pathlib import Path
+
+from facts.nixos import FlakeCheckout, NixosSystem
+from nixfleet.models import Generation
+
+DATA = Path(__file__).parents[1] / "data" / "nixos"
+
+
+def lines(name: str) -> list[str]:
+    return (DATA / name).read_text().splitlines()
+
+
+def test_system_with_five_generations() -> None:
+    state = NixosSystem().process(lines("system-laptop-5-generations.txt"))
+    assert (
+        state.current == "/nix/store/wv66rcc2dsir7ygxvr7j9npm90ihvyqx-nixos-system-laptop-24.11.lab"
+    )
+    assert state.profile == state.current
+    assert state.generation == 5
+    assert [g.number for g in state.generations] == [1, 2, 3, 4, 5]
+    assert [g.current for g in state.generations] == [False, False, False, False, True]
+    assert state.booted is None  # fresh lab hosts have not booted a generation
+    assert state.version == "24.11.lab"
+    assert state.revision is None
+
+
+def test_system_with_revision_record() -> None:
+    state = NixosSystem().process(lines("system-desktop-with-revision.txt"))
+    assert state.revision == "b76a5fe6c7b44f1f720fe448b0bca9e562b955f5"
+    assert state.generations[0] == Generation(
+        1, "/nix/store/m67cs3m9sn3yy2ri0y4q9h23hmy0hi3s-nixos-system-desktop-24.11.lab", False
+    )
+
+
+def test_fresh_host_has_nothing() -> None:
+    state = NixosSystem().process(["current=", "booted=", "profile=", "profile_link="])
+    assert (state.current, state.profile, state.generation, state.generations) == (
+        None,
+        None,
+        None,
+        (),
+    )
+
+
+def test_flake_checkout_states() -> None:
+    fact = FlakeCheckout()
+    assert fact.process(lines("flake-checkout-git-clean.txt")) == {
+        "state": "git", "revision": "b76a5fe6c7b44f1f720fe448b0bca9e562b955f5", "dirty": "no",
+    }  # fmt: skip
+    assert fact.process(lines("flake-checkout-git-dirty.txt"))["dirty"] == "yes"
+    assert fact.process(lines("flake-checkout-foreign.txt")) == {"state": "foreign"}
+    assert fact.process(lines("flake-checkout-absent.txt")) == {"state": "absent"}
+
+
+def test_flake_checkout_command_quotes_the_path() -> None:
+    assert FlakeCheckout().command("/etc/my nixos").startswith("d='/etc/my nixos'; ")
