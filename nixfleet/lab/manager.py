@@ -63,7 +63,7 @@ def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) ->
     if paths.root.exists():
         shutil.rmtree(paths.root)
     for sub in (paths.key.parent, paths.control_dir):
-        sub.mkdir(parents=True)
+        sub.mkdir(parents=True, exist_ok=True)
     process.check(commands.keygen(paths.key, "nixfleet-lab-controller"))
     parallel(lambda h: _prepare_host(paths, h), hosts)
     device_ids = dict(

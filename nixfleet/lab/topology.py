@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,7 +96,12 @@ class LabPaths:
 
     @property
     def control_dir(self) -> Path:
-        return self.root / "cm"
+        """ssh ControlMaster sockets. A socket path must fit in 108 bytes (``%C`` adds 41)."""
+        local = self.root / "cm"
+        if len(str(local)) + 41 < 100:
+            return local
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"nixfleet-cm-{digest}"
 
     def host_dir(self, name: str) -> Path:
         return self.root / "hosts" / name

@@ -1,0 +1,114 @@
+"""The lab, as a pytest fixture: five real hosts for the whole session, torn down at the end.
+
+These tests need root (namespaces, containers). If the lab cannot start, every test here errors:
+CI fails rather than passing quietly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nixfleet.lab import manager
+from nixfleet.lab.topology import LabHost, LabPaths
+
+REPO = Path(__file__).resolve().parents[2]
+PYINFRA = str(Path(sys.executable).parent / "pyinfra")
+
+
+@dataclass
+class Deploy:
+    """What one `pyinfra … deploys/all.py` run did: its exit code, output and run report."""
+
+    returncode: int
+    output: str
+    report: dict[str, Any]
+
+    def status(self, host: str) -> str:
+        return str(self.report["hosts"][host]["status"])
+
+    def statuses(self) -> dict[str, str]:
+        return {h: o["status"] for h, o in self.report["hosts"].items()}
+
+
+@dataclass
+class Lab:
+    paths: LabPaths
+    hosts: list[LabHost]
+    state_dir: Path
+
+    @property
+    def names(self) -> list[str]:
+        return [h.name for h in self.hosts]
+
+    def ssh(self, host: str, command: str) -> str:
+        argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+
+    def deploy(self, *args: str) -> Deploy:
+        """Run the real CLI, as a user would; return its outcome."""
+        report_file = self.state_dir / "last-run.json"
+        report_file.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [PYINFRA, "-y", "inventory/lab.py", "deploys/all.py", *args],
+            cwd=REPO,
+            env={**os.environ, "NIXFLEET_STATE_DIR": str(self.state_dir)},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        output = proc.stdout + proc.stderr
+        assert report_file.exists(), f"no run report written; output:\n{output}"
+        return Deploy(proc.returncode, output, json.loads(report_file.read_text()))
+
+    def git(self, *args: str) -> str:
+        argv = ["git", "-C", str(self.paths.flake), "-c", "user.name=test", "-c", "user.email=t@x"]
+        return subprocess.run([*argv, *args], capture_output=True, text=True, check=True).stdout
+
+    def set_overrides(self, overrides: dict[str, Any], message: str) -> str:
+        """Commit ``overrides.json`` (the flake's fault and settings knobs); return the revision."""
+        (self.paths.flake / "overrides.json").write_text(json.dumps(overrides, indent=2))
+        self.git("add", "overrides.json")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def built_toplevel(self, host: str) -> str:
+        """What `nix build` gives for the host, independently of nixfleet."""
+        attr = f"{self.paths.flake}#nixosConfigurations.{host}.config.system.build.toplevel"
+        argv = ["nix", "build", "--no-link", "--json", attr]
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        return str(json.loads(out)[0]["outputs"]["out"])
+
+    def current_system(self, host: str) -> str:
+        return self.ssh(host, "readlink /run/current-system")
+
+    def generations(self, host: str) -> list[str]:
+        return self.ssh(host, "ls /nix/var/nix/profiles | grep -E '^system-[0-9]+-link$' | sort").split()
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests need root (network namespaces and containers); run as root")
+    paths = LabPaths(REPO / ".lab")
+    hosts = manager.up(paths)
+    try:
+        yield Lab(paths, hosts, tmp_path_factory.mktemp("fleet"))
+    finally:
+        manager.down(paths)
+
+
+@pytest.fixture
+def changes_reverted(lab: Lab) -> Iterator[None]:
+    """Whatever a test commits to overrides.json is reverted (by a new commit) afterwards."""
+    yield
+    if (lab.paths.flake / "overrides.json").exists():
+        lab.set_overrides({}, "test: clear overrides")

@@ -1,0 +1,63 @@
+"""The lab's hosts are real, separate machines as far as a deploy can tell."""
+
+from __future__ import annotations
+
+import subprocess
+
+from conftest import Lab
+
+from nixfleet.lab import manager
+
+
+def test_each_host_has_its_own_identity_and_state(lab: Lab) -> None:
+    seen: dict[str, set[str]] = {"machine-id": set(), "host key": set()}
+    for host in lab.hosts:
+        assert lab.ssh(host.name, "hostname") == host.name
+        assert lab.ssh(host.name, "ip -4 -br addr show eth0").split()[2] == f"{host.address}/24"
+        assert lab.ssh(host.name, "ip route show default") == ""  # nothing leaves the lab
+        assert lab.ssh(host.name, "cat /proc/1/comm") == "systemd"
+        seen["machine-id"].add(lab.ssh(host.name, "cat /etc/machine-id"))
+        seen["host key"].add(lab.ssh(host.name, "cat /etc/ssh/ssh_host_ed25519_key.pub").split()[1])
+        for tool in ("nix-store", "syncthing", "restic", "git", "systemd-run"):
+            lab.ssh(host.name, f"command -v {tool}")
+    assert all(len(values) == len(lab.hosts) for values in seen.values())
+
+
+def test_nix_stores_and_etc_nixos_are_per_host(lab: Lab) -> None:
+    lab.ssh("desktop", "mkdir -p /etc/nixos/.probe && touch /etc/nixos/.probe/only-on-desktop")
+    try:
+        probe = "test -e /etc/nixos/.probe/only-on-desktop && echo yes || echo no"
+        assert lab.ssh("desktop", probe) == "yes"
+        assert lab.ssh("laptop", probe) == "no"
+    finally:
+        lab.ssh("desktop", "rm -rf /etc/nixos/.probe")
+
+
+def test_host_keys_are_checked_strictly(lab: Lab) -> None:
+    """A host presenting a key not in .lab/known_hosts is refused."""
+    wrong = lab.paths.root / "wrong_known_hosts"
+    wrong.write_text("10.250.0.15 " + lab.ssh("desktop", "cat /etc/ssh/ssh_host_ed25519_key.pub"))
+    proc = subprocess.run(
+        ["ssh", "-F", str(lab.paths.ssh_config), "-o", f"UserKnownHostsFile={wrong}",
+         "-o", "ControlMaster=no", "-o", "ControlPath=none", "nas", "true"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 255
+    assert "Host key verification failed" in proc.stderr
+
+
+def test_lab_up_is_idempotent_and_down_leaves_nothing(lab: Lab) -> None:
+    # Runs last in this session: it restarts the lab, then takes it down for good.
+    manager.up(lab.paths)
+    assert lab.ssh("nas", "systemctl is-system-running") == "running"
+    manager.down(lab.paths)
+    assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == ""
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert "nixfleet0" not in links and "nfveth" not in links
+    mounts = open("/proc/self/mountinfo").read()
+    assert "nixfleet" not in mounts and str(lab.paths.root) not in mounts
+    procs = subprocess.run(["ps", "-eo", "stat,args"], capture_output=True, text=True).stdout
+    live = [line for line in procs.splitlines() if not line.startswith("Z")]
+    assert not [line for line in live if "systemd-nspawn" in line or str(lab.paths.root) in line]
+    for root in manager.CGROUP_ROOTS:
+        assert not list(root.glob("nixfleet-lab.*"))
