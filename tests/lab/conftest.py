@@ -91,7 +91,9 @@ class Lab:
         return self.ssh(host, "readlink /run/current-system")
 
     def generations(self, host: str) -> list[str]:
-        return self.ssh(host, "ls /nix/var/nix/profiles | grep -E '^system-[0-9]+-link$' | sort").split()
+        return self.ssh(
+            host, "ls /nix/var/nix/profiles | grep -E '^system-[0-9]+-link$' | sort"
+        ).split()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,10 @@ def test_first_deploy_switches_every_host_to_what_nix_build_gives(lab: Lab) -> N
         assert deploy.status(host) in ("switched", "unchanged")
         assert lab.current_system(host) == lab.built_toplevel(host)
         assert lab.ssh(host, "systemctl is-system-running") == "running"
-        assert lab.ssh(host, "git -C /etc/nixos rev-parse HEAD") == lab.git("rev-parse", "HEAD").strip()
+        assert (
+            lab.ssh(host, "git -C /etc/nixos rev-parse HEAD")
+            == lab.git("rev-parse", "HEAD").strip()
+        )
     report = deploy.report["hosts"]["nas"]
     assert report["after"] == lab.built_toplevel("nas")
     assert report["generation"] >= 1 and report["duration_s"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from conftest import Lab
 
@@ -54,7 +55,7 @@ def test_lab_up_is_idempotent_and_down_leaves_nothing(lab: Lab) -> None:
     assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == ""
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     assert "nixfleet0" not in links and "nfveth" not in links
-    mounts = open("/proc/self/mountinfo").read()
+    mounts = Path("/proc/self/mountinfo").read_text()
     assert "nixfleet" not in mounts and str(lab.paths.root) not in mounts
     procs = subprocess.run(["ps", "-eo", "stat,args"], capture_output=True, text=True).stdout
     live = [line for line in procs.splitlines() if not line.startswith("Z")]
