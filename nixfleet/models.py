@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 class Action(str, enum.Enum):
@@ -87,6 +87,10 @@ class SystemState:
     generations: tuple[Generation, ...] = ()
     revision: str | None = None
     version: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """Plain data, as pyinfra's ``fact`` command and ``--json`` print it."""
+        return asdict(self)
 
     @classmethod
     def coerce(cls, value: object) -> SystemState:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from facts.nixos import FlakeCheckout, NixosSystem
-from nixfleet.models import Generation
+from nixfleet.models import Generation, SystemState
 
 DATA = Path(__file__).parents[1] / "data" / "nixos"
 
@@ -56,3 +56,8 @@ def test_flake_checkout_states() -> None:
 
 def test_flake_checkout_command_quotes_the_path() -> None:
     assert FlakeCheckout().command("/etc/my nixos").startswith("d='/etc/my nixos'; ")
+
+
+def test_system_state_survives_json_as_pyinfra_prints_it() -> None:
+    state = NixosSystem().process(lines("system-desktop-with-revision.txt"))
+    assert SystemState.coerce(state.to_json()) == state
