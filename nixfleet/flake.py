@@ -22,6 +22,7 @@ from nixfleet.models import Desired
 _lock = RLock()
 _desired: dict[tuple[str, str], Desired | NixfleetError] = {}
 _bundles: dict[tuple[str, str], str] = {}
+_revisions: dict[str, str] = {}
 
 
 def evaluate(flake: str, attr: str, batch: Sequence[str]) -> Desired:
