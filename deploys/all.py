@@ -1,28 +1,23 @@
-"""Deploy the whole fleet from its flake, every host at once.
+"""Deploy the whole fleet from its flake, every host at once, then verify its data layer.
 
     pyinfra -y inventory/lab.py deploys/all.py              # the lab
     pyinfra inventory/home.py deploys/all.py --limit laptop  # one host of the real fleet
 
 For each host: evaluate the flake (one ``nix eval`` for all selected hosts), send the flake's
-revision to /etc/nixos, then run ``nixos-rebuild <action> --flake F#host --target-host …`` on the
-controller unless the host already runs that toplevel. The run report lands in .fleet/.
+revision to /etc/nixos, run ``nixos-rebuild <action> --flake F#host --target-host …`` on the
+controller unless the host already runs that toplevel, then run every data-layer check with facts
+read after activation. The run report and the findings land in .fleet/.
 """
 
 from pyinfra import host, state
 
-from nixfleet import flake, nix, run
-from nixfleet.errors import NixfleetError
+from nixfleet import flake, nix
+from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
-from nixfleet.settings import HostSettings
-from operations import nixos
+from operations import nixos, verify
 
-recorder = run.attach(state, host)
-settings = HostSettings.from_data(host.name, host.data.dict())
-batch = [
-    str(h.data.get("flake_attr") or h.name)
-    for h in run.selected_hosts(state)
-    if h.data.get("flake") == host.data.get("flake")
-]
+prepared = prepare(state, host, deploying=True)
+settings = prepared.settings
 argv = nix.nixos_rebuild(
     settings.action,
     settings.flake,
@@ -31,27 +26,28 @@ argv = nix.nixos_rebuild(
     build_host=settings.build_host,
     sudo=settings.use_remote_sudo,
 )
-env = {"NIX_SSHOPTS": settings.ssh.nix_sshopts()}
 
-try:
-    desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
-except NixfleetError as error:
-    nixos.rebuild(name="nixos-rebuild", argv=argv, toplevel="", error=str(error))
+if prepared.desired is None or prepared.revision is None:
+    nixos.rebuild(name="nixos-rebuild", argv=argv, toplevel="", error=prepared.error)
 else:
-    revision = flake.revision(settings.flake.path)
-    run.describe(recorder, settings.flake.path, settings.action.value, revision)
     if settings.flake_checkout:
         nixos.push_flake(
             name=f"Send the flake to {settings.flake_checkout}",
             bundle=flake.bundle(settings.flake.path, STATE_DIR / "cache"),
-            revision=revision,
+            revision=prepared.revision,
             path=settings.flake_checkout,
         )
     nixos.rebuild(
         name=f"nixos-rebuild {settings.action.value}",
         argv=argv,
-        toplevel=desired.toplevel,
-        revision=desired.revision,
+        toplevel=prepared.desired.toplevel,
+        revision=prepared.desired.revision,
         action=settings.action.value,
-        env=env,
+        env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
     )
+    if host.data.get("verify_after_deploy", True):
+        verify.data_layer(
+            name="Verify the data layer",
+            declared=prepared.desired.declared,
+            context=prepared.verify_context(host.data.dict()),
+        )

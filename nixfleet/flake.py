@@ -16,6 +16,7 @@ from pathlib import Path
 from gevent.lock import RLock
 
 from nixfleet import nix, process
+from nixfleet.declared import EXPRESSION
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Desired
 
@@ -26,7 +27,8 @@ _revisions: dict[str, str] = {}
 
 
 def evaluate(flake: str, attr: str, batch: Sequence[str]) -> Desired:
-    """``attr``'s desired toplevel and revision; evaluates all of ``batch`` at once, once per run.
+    """``attr``'s desired toplevel, revision and data layer; evaluates all of ``batch`` at once,
+    once per run.
 
     Raises :class:`NixfleetError` with the Nix error if ``attr``'s configuration does not evaluate.
     """
@@ -41,10 +43,13 @@ def evaluate(flake: str, attr: str, batch: Sequence[str]) -> Desired:
 
 
 def _evaluate(flake: str, attrs: list[str]) -> dict[tuple[str, str], Desired | NixfleetError]:
-    result = process.run(nix.eval_desired(flake, attrs))
+    result = process.run(nix.eval_hosts(flake, attrs, EXPRESSION))
     if result.ok:
         rows = json.loads(result.stdout)
-        return {(flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"]) for a in attrs}
+        return {
+            (flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"] or "", rows[a])
+            for a in attrs
+        }
     if len(attrs) > 1:  # one host's error fails the batch: evaluate one by one to place the blame
         found: dict[tuple[str, str], Desired | NixfleetError] = {}
         for a in attrs:

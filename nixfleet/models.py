@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 class Action(str, enum.Enum):
@@ -61,10 +62,12 @@ class FlakeRef:
 
 @dataclass(frozen=True)
 class Desired:
-    """What the flake declares for one host: its toplevel store path and the flake revision."""
+    """What the flake declares for one host: its toplevel, the flake revision, and its data layer
+    (the JSON of ``nixfleet/declared.nix``, read by ``nixfleet.declared.Declared.from_json``)."""
 
     toplevel: str
     revision: str
+    declared: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,17 @@ from nixfleet.models import Action, FlakeRef
 NIX = ["nix", "--extra-experimental-features", "nix-command flakes"]
 
 
-def eval_desired(flake: str, attrs: Sequence[str]) -> list[str]:
-    """Evaluate, in one process, each host's toplevel outPath and configurationRevision.
+def eval_hosts(flake: str, attrs: Sequence[str], expression: str) -> list[str]:
+    """Evaluate ``expression`` (a function of one ``nixosConfigurations`` entry) for each host, in
+    one ``nix eval`` process, giving ``{"<host>": <value>}``.
 
-    >>> eval_desired(".", ["nas"])[-3:-1]
+    >>> eval_hosts(".", ["nas"], "h: 1")[-3:-1]
     ['.#nixosConfigurations', '--apply']
     """
     names = json.dumps(sorted(attrs))
     apply = (
-        f"cs: builtins.listToAttrs (map (n: {{ name = n; value = {{ "
-        f"toplevel = cs.${{n}}.config.system.build.toplevel.outPath; "
-        f'revision = cs.${{n}}.config.system.configurationRevision or ""; }}; }}) '
-        f"(builtins.fromJSON ''{names}''))"
+        f"cs: let f = ({expression}); in builtins.listToAttrs "
+        f"(map (n: {{ name = n; value = f cs.${{n}}; }}) (builtins.fromJSON ''{names}''))"
     )
     return [*NIX, "eval", "--json", f"{flake}#nixosConfigurations", "--apply", apply]
 

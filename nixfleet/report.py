@@ -18,7 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nixfleet import prometheus
+from nixfleet.checks import Severity
 from nixfleet.models import HostOutcome, HostStatus
+from nixfleet.verification import HostVerification
 
 STATE_DIR = Path(os.environ.get("NIXFLEET_STATE_DIR", ".fleet"))
 
@@ -39,6 +42,7 @@ class RunReport:
     flake: str = ""
     revision: str = ""
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
+    verify: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -83,16 +87,50 @@ def _short(path: str | None) -> str:
     return Path(path).name[:8] if path else "none"
 
 
+def verify_json(verifications: dict[str, HostVerification]) -> dict[str, Any]:
+    """``{"hosts": {"<host>": {"ok": bool, "checks": [{"id", "ok", "severity", "message", "details"}]}}}``"""
+    return {"hosts": {h: v.to_json() for h, v in sorted(verifications.items())}}
+
+
+def verify_table(verifications: dict[str, HostVerification]) -> str:
+    """The findings grouped by host: failing hosts first, each failing check on its own line.
+
+    >>> from nixfleet.checks import Check
+    >>> bad = Check("syncthing.running", False, Severity.ERROR, "Syncthing is not-running; start it")
+    >>> print(verify_table({"laptop": HostVerification("laptop", (bad,))}))
+    nixfleet verify: 0 hosts ok, 1 failing
+      laptop     FAIL  1 error, 0 warnings, 0 of 1 checks ok
+        error  syncthing.running          Syncthing is not-running; start it
+    """
+    failing = [h for h, v in verifications.items() if not v.ok]
+    lines = [
+        f"nixfleet verify: {len(verifications) - len(failing)} hosts ok, {len(failing)} failing"
+    ]
+    for host in sorted(verifications, key=lambda h: (verifications[h].ok, h)):
+        v = verifications[host]
+        bad = [c for c in v.checks if not c.ok]
+        errors = sum(c.severity is Severity.ERROR for c in bad)
+        passed = len(v.checks) - len(bad)
+        lines.append(f"  {host:<10} {'ok  ' if v.ok else 'FAIL'}  {errors} error{'s' * (errors != 1)}, "
+                     f"{len(bad) - errors} warnings, {passed} of {len(v.checks)} checks ok")  # fmt: skip
+        for c in sorted(bad, key=lambda c: (c.severity is not Severity.ERROR, c.id)):
+            lines.append(f"    {c.severity.value:<6} {c.id:<26} {c.message}")
+    return "\n".join(lines)
+
+
+def _atomic_write(dest: Path, text: str) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(dest)
+
+
 def write(report: RunReport, state_dir: Path = STATE_DIR) -> Path:
     """Write the report atomically to ``runs/<id>.json`` and ``last-run.json``."""
-    runs = state_dir / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
-    path = runs / f"{report.id}.json"
+    path = state_dir / "runs" / f"{report.id}.json"
     for dest in (path, state_dir / "last-run.json"):
-        tmp = dest.with_name(dest.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(dest)
+        _atomic_write(dest, text)
     return path
 
 
@@ -105,6 +143,9 @@ class Recorder:
         self.reached: set[str] = set()
         self.started_at: dict[str, float] = {}
         self.executing = False
+        self.deploying = False
+        self.verifications: dict[str, HostVerification] = {}
+        self.textfile: Path | None = None
         atexit.register(self.finish)
 
     def host_started(self, name: str) -> None:
@@ -119,9 +160,29 @@ class Recorder:
         outcome.duration_s = self.elapsed(name)
         self.report.hosts[name] = outcome
 
+    def record_verification(self, verification: HostVerification) -> None:
+        if self.executing:
+            self.verifications[verification.host] = verification
+
     def finish(self) -> None:
         if not self.executing:
             return
+        if self.verifications:
+            data = verify_json(self.verifications)
+            _atomic_write(
+                STATE_DIR / "last-verify.json", json.dumps(data, indent=2, sort_keys=True) + "\n"
+            )
+            self.report.verify = data
+            if self.textfile:
+                prometheus.write_textfile(
+                    self.textfile, prometheus.render(self.verifications.values())
+                )
+            print(f"\n{verify_table(self.verifications)}\nfindings: {STATE_DIR / 'last-verify.json'}",
+                  file=sys.stderr)  # fmt: skip
+        if self.deploying:
+            self._finish_deploy()
+
+    def _finish_deploy(self) -> None:
         for name in sorted(self.selected - set(self.report.hosts)):
             if name in self.reached:
                 outcome = HostOutcome(

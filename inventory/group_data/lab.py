@@ -4,3 +4,7 @@
 flake = ".lab/flake"
 # The lab has no real nixos-rebuild: this stand-in runs the same Nix steps (see its header).
 nixos_rebuild = "lab/bin/nixos-rebuild"
+# Where the Prometheus node_exporter textfile with the verification results goes.
+prometheus_textfile = ".fleet/node-exporter/nixfleet.prom"
+# The command a finding suggests for redeploying a host.
+deploy_hint = "pyinfra -y inventory/lab.py deploys/all.py"

@@ -145,6 +145,7 @@ def _host_secrets(paths: LabPaths, host: LabHost) -> str:
     shutil.copy(identity / "cert.pem", material / "syncthing-cert")
     shutil.copy(identity / "key.pem", material / "syncthing-key")
     (material / "restic-password").write_text(secrets.token_urlsafe(24) + "\n")
+    shutil.copy(d / "root/.ssh/id_ed25519", material / "nb-ssh-key")
     for f in material.iterdir():
         f.chmod(0o400)
     shutil.rmtree(identity)
@@ -161,6 +162,7 @@ def _write_shared_host_files(paths: LabPaths, hosts: list[LabHost]) -> None:
         (d / "upper/etc/hosts").write_text(files.etc_hosts(hosts))
         (d / "root/.ssh/authorized_keys").write_text(controller_pub + "".join(client_pubs))
         (d / "root/.ssh/known_hosts").write_text(files.known_hosts(host_keys))
+        (d / "upper/etc/ssh/ssh_known_hosts").write_text(files.known_hosts(host_keys))
 
 
 def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:

@@ -34,16 +34,17 @@ def test_local_rebuild_has_no_target_host() -> None:
     ]  # fmt: skip
 
 
-def test_eval_desired_names_each_host_once_sorted() -> None:
-    argv = nix.eval_desired("/srv/flake", ["nas", "desktop", "nas"])
+def test_eval_hosts_evaluates_each_host_once_sorted() -> None:
+    argv = nix.eval_hosts("/srv/flake", ["nas", "desktop"], "h: h.config.networking.hostName")
     assert argv[:6] == [
         "nix", "--extra-experimental-features", "nix-command flakes", "eval", "--json",
         "/srv/flake#nixosConfigurations",
     ]  # fmt: skip
     assert argv[6] == "--apply"
-    assert '["desktop", "nas", "nas"]' in argv[7]
-    assert "config.system.build.toplevel.outPath" in argv[7]
-    assert "config.system.configurationRevision" in argv[7]
+    assert argv[7] == (
+        "cs: let f = (h: h.config.networking.hostName); in builtins.listToAttrs "
+        "(map (n: { name = n; value = f cs.${n}; }) (builtins.fromJSON ''[\"desktop\", \"nas\"]''))"
+    )
 
 
 def test_git_commands() -> None:

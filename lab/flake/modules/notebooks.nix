@@ -1,31 +1,42 @@
 # nb notebooks (plain git repos under ~/.nb, synced to vps over SSH) and the bare remotes on vps.
 # NixOS has no nb module; nixfleet.notebooks is this flake's own option, read by nixfleet's checks.
+# nb is not packaged for Debian, so the lab runs nb's sync sequence (lib/bin/nb-sync) on a timer,
+# as nb's auto-sync would after each edit.
 { config, ... }:
 let
   notebooks = config.nixfleet.notebooks or { };
   remotes = config.nixfleet.gitRemotes or [ ];
-  initNotebook = name: nb:
-    "/run/current-system/sw/bin/nb-notebook-init ${nb.path} ${nb.user} ${nb.remote} ${nb.branch}";
+  sh = "/run/current-system/sw/bin";
+  oneshot = description: commands: {
+    inherit description;
+    wantedBy = [ "multi-user.target" ];
+    serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = commands; };
+  };
+  syncService = name: nb: {
+    name = "nb-sync-${name}";
+    value = {
+      description = "nb sync of notebook ${name}";
+      after = [ "nb-notebooks-init.service" ];
+      environment.GIT_SSH_COMMAND = "ssh -i /run/secrets/nb-ssh-key -o IdentitiesOnly=yes -o BatchMode=yes";
+      serviceConfig = { Type = "oneshot"; User = nb.user; ExecStart = "${sh}/nb-sync ${nb.path} ${nb.branch}"; };
+    };
+  };
+  syncTimer = name: nb: {
+    name = "nb-sync-${name}";
+    value = { wantedBy = [ "timers.target" ]; timerConfig = { OnActiveSec = "5s"; OnUnitInactiveSec = "1min"; }; };
+  };
+  over = f: builtins.listToAttrs (builtins.attrValues (builtins.mapAttrs f notebooks));
 in
 (if notebooks == { } then { } else {
-  systemd.services.nb-notebooks-init = {
-    description = "Create the declared nb notebooks if missing (offline: no fetch, no push)";
-    wantedBy = [ "multi-user.target" ];
-    serviceConfig = {
-      Type = "oneshot";
-      RemainAfterExit = true;
-      ExecStart = builtins.attrValues (builtins.mapAttrs initNotebook notebooks);
-    };
-  };
+  systemd.services = {
+    nb-notebooks-init = oneshot "Create the declared nb notebooks if missing (offline: no fetch, no push)"
+      (builtins.attrValues (builtins.mapAttrs
+        (name: nb: "${sh}/nb-notebook-init ${nb.path} ${nb.user} ${nb.remote} ${nb.branch}")
+        notebooks));
+  } // over syncService;
+  systemd.timers = over syncTimer;
 })
 // (if remotes == [ ] then { } else {
-  systemd.services.git-remotes-init = {
-    description = "Create the bare git remotes that notebooks push to";
-    wantedBy = [ "multi-user.target" ];
-    serviceConfig = {
-      Type = "oneshot";
-      RemainAfterExit = true;
-      ExecStart = map (r: "/bin/sh -c 'test -d ${r} || git init -q --bare -b main ${r}'") remotes;
-    };
-  };
+  systemd.services.git-remotes-init = oneshot "Create the bare git remotes that notebooks push to"
+    (map (r: "/bin/sh -c 'test -d ${r} || git init -q --bare -b main ${r}'") remotes);
 })

@@ -13,6 +13,8 @@ in
       remote = "root@vps:/srv/git/notebooks/home.git";
       branch = "main";
     };
+    # The key nb pushes notebooks to vps with (a deploy key, decrypted by sops-nix).
+    sops.secrets."nb-ssh-key" = { owner = "alice"; group = "alice"; mode = "0400"; };
   }
   (import ./syncthing.nix (args // { user = "alice"; dataDir = home; documents = "${home}/Documents"; }))
   (backup.job { name = host.name; paths = [ "${home}/Documents" "${home}/.nb" ]; schedule = "daily"; keep = "30d"; })

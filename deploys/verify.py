@@ -1,0 +1,25 @@
+"""Verify the fleet's data layer against its flake. Read-only: nothing on any host changes.
+
+    pyinfra -y inventory/lab.py deploys/verify.py
+    pyinfra -y inventory/home.py deploys/verify.py --limit servers
+
+Checks the running system, failed units, Syncthing, nb notebooks, restic backups, secrets and
+open ports. Findings go to .fleet/last-verify.json (and the Prometheus textfile, if
+``prometheus_textfile`` is set in data); pyinfra exits non-zero if an error-severity check fails.
+"""
+
+from pyinfra import host, state
+
+from nixfleet.preparation import prepare
+from operations import nixos, verify
+
+prepared = prepare(state, host, deploying=False)
+
+if prepared.desired is None:
+    nixos.rebuild(name="Evaluate the flake", argv=[], toplevel="", error=prepared.error)
+else:
+    verify.data_layer(
+        name="Verify the data layer",
+        declared=prepared.desired.declared,
+        context=prepared.verify_context(host.data.dict()),
+    )

@@ -1,0 +1,53 @@
+"""Everything the checks read: the declared state, the observed state, and the run's context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from nixfleet.declared import Declared
+from nixfleet.models import SystemState
+from nixfleet.observed.nb import Notebook
+from nixfleet.observed.network import Listener
+from nixfleet.observed.restic import ResticJob
+from nixfleet.observed.secrets import SecretFile
+from nixfleet.observed.syncthing import SyncthingState
+from nixfleet.observed.systemd import Timer, UnitStatus
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One host's facts, read fresh in one verification pass."""
+
+    system: SystemState = field(default_factory=SystemState)
+    checkout: dict[str, str] = field(default_factory=dict)
+    failed_units: tuple[str, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    units: dict[str, UnitStatus] = field(default_factory=dict)
+    syncthing: SyncthingState | None = None
+    notebooks: dict[str, Notebook] = field(default_factory=dict)
+    restic: dict[str, ResticJob] = field(default_factory=dict)
+    secrets: dict[str, SecretFile] = field(default_factory=dict)
+    listeners: tuple[Listener, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the checks compare against besides the declarations."""
+
+    host: str
+    now: datetime
+    toplevel: str | None = None  # the flake's toplevel for this host
+    flake_revision: str | None = None
+    flake_checkout: str | None = "/etc/nixos"
+    backup_max_age: dict[str, Any] = field(default_factory=dict)  # job -> duration (host data)
+    nb_push_grace: timedelta = timedelta(hours=1)
+    deploy_hint: str = "pyinfra inventory/home.py deploys/all.py"
+
+
+@dataclass(frozen=True)
+class Subjects:
+    declared: Declared
+    observed: Observed
+    context: Context

@@ -1,0 +1,128 @@
+"""restic.timer, restic.last-run, restic.snapshot-age and restic.repo-locked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from nixfleet import schedule
+from nixfleet.checks import Check, Problem, Severity, verdict
+from nixfleet.checks.context import Subjects
+
+STALE_LOCK = timedelta(minutes=30)  # restic's own staleLockTimeout
+STATES = {
+    "wrong-password": "the password file does not open the repository (wrong password)",
+    "missing-repository": "there is no repository at {repo}; initialise it (restic init) or fix the path",
+    "unreachable": "the repository {repo} is unreachable; is the backup target up and reachable?",
+    "no-password-file": "the password file {pwf} is missing; redeploy (sops-nix installs it)",
+    "not-configured": "the job's unit is not on the host; deploy it",
+    "not-installed": "restic is not installed",
+    "error": "restic failed to read {repo}: {error}",
+}
+
+
+def _jobs(s: Subjects):  # type: ignore[no-untyped-def]
+    return sorted(s.declared.restic.items())
+
+
+def timer(s: Subjects) -> Check | None:
+    jobs = [(n, j) for n, j in _jobs(s) if j.timer]
+    if not jobs:
+        return None
+    timers = {t.unit: t for t in s.observed.timers}
+    problems, details = [], {}
+    for name, job in jobs:
+        t = timers.get(job.timer_unit)
+        status = s.observed.units.get(job.timer_unit)
+        active = status.active_state if status else ""
+        details[name] = {"unit": job.timer_unit, "active": active,
+                         "next_us": t.next_us if t else None, "last_us": t.last_us if t else None}  # fmt: skip
+        if t is None or (status and status.load_state != "loaded"):
+            problems.append(Problem(name, f"{job.timer_unit} is not loaded; deploy the host"))
+        elif active != "active" or t.next_us is None:
+            problems.append(Problem(name, f"{job.timer_unit} is {active or 'not scheduled'}; "
+                                          f"start it: systemctl start {job.timer_unit}"))  # fmt: skip
+    return verdict("restic.timer", problems, "backup timers are scheduled", details)
+
+
+def last_run(s: Subjects) -> Check | None:
+    if not s.declared.restic:
+        return None
+    problems, details = [], {}
+    for name, job in _jobs(s):
+        unit = s.observed.units.get(job.service)
+        if unit is None:
+            problems.append(Problem(name, f"{job.service} is not on the host; deploy it"))
+            continue
+        details[name] = {"result": unit.result, "active": unit.active_state, "status": unit.exec_main_status,
+                         "started": unit.exec_main_start, "exited": unit.exec_main_exit}  # fmt: skip
+        if unit.active_state == "failed" or unit.result not in ("success", ""):
+            problems.append(Problem(name, f"{job.service} failed ({unit.result}, status "
+                                          f"{unit.exec_main_status}); see journalctl -u {job.service}"))  # fmt: skip
+    return verdict("restic.last-run", problems, "the last backups succeeded", details)
+
+
+def snapshot_age(s: Subjects) -> Check | None:
+    if not s.declared.restic:
+        return None
+    problems: list[Problem] = []
+    details: dict[str, dict[str, Any]] = {}
+    timers = {t.unit: t for t in s.observed.timers}
+    for name, job in _jobs(s):
+        got = s.observed.restic.get(name)
+        limit = schedule.max_age(job.timer, s.context.backup_max_age.get(name))
+        details[name] = {"limit_s": limit.total_seconds() if limit else None}
+        if got is None:
+            problems.append(Problem(name, f"backup {name} could not be read; see the log"))
+            continue
+        details[name].update(state=got.state, repository=got.repository)
+        if got.state != "ok":
+            fix = STATES.get(got.state, STATES["error"]).format(repo=got.repository, pwf=got.password_file,
+                                                             error=got.error)  # fmt: skip
+            problems.append(Problem(name, f"backup {name}: {fix}"))
+            continue
+        if got.latest is None:
+            t = timers.get(job.timer_unit)
+            unit = s.observed.units.get(job.service)
+            if (t and t.last_us) or (unit and unit.ever_ran and unit.active_state != "activating"):
+                problems.append(Problem(name, f"backup {name} has run but its repository has no snapshot; "
+                                              f"see journalctl -u {job.service}"))  # fmt: skip
+            continue  # the first backup is still to come
+        age = s.context.now - got.latest.time
+        details[name].update(latest=got.latest.time.isoformat(), age_s=round(age.total_seconds()),
+                             paths=list(got.latest.paths))  # fmt: skip
+        if limit is None:
+            problems.append(Problem(name, f"cannot tell how often backup {name} runs; set "
+                                          f"backup_max_age for it in host data", Severity.WARN))  # fmt: skip
+        elif age > limit:
+            problems.append(Problem(name, f"the newest snapshot of {name} is {_ago(age)} old (limit "
+                                          f"{_ago(limit)}); check {job.service} and its timer"))  # fmt: skip
+    return verdict("restic.snapshot-age", problems, "snapshots are fresh", details)
+
+
+def repo_locked(s: Subjects) -> Check | None:
+    if not s.declared.restic:
+        return None
+    problems, details = [], {}
+    for name, _job in _jobs(s):
+        got = s.observed.restic.get(name)
+        if got is None or got.state != "ok":
+            continue
+        details[name] = [{"since": lk.time.isoformat(), "host": lk.hostname, "pid": lk.pid,
+                          "alive": lk.alive} for lk in got.locks]  # fmt: skip
+        for lock in got.locks:
+            stale = lock.alive == "no" or s.context.now - lock.time > STALE_LOCK
+            if stale:
+                problems.append(Problem(name, f"the repository of {name} has a stale lock (pid {lock.pid} "
+                                              f"on {lock.hostname}, since {lock.time:%Y-%m-%d %H:%M}Z); "
+                                              "remove it with restic unlock"))  # fmt: skip
+    return verdict("restic.repo-locked", problems, "no stale locks", details)
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,61 @@
+"""What a deploy file prepares for one host: its settings, the flake's evaluation, the run report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyinfra.api.host import Host
+from pyinfra.api.state import State
+
+from nixfleet import flake, run, schedule
+from nixfleet.errors import NixfleetError
+from nixfleet.models import Desired
+from nixfleet.report import Recorder
+from nixfleet.settings import HostSettings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    settings: HostSettings
+    recorder: Recorder
+    desired: Desired | None
+    error: str | None
+    revision: str | None
+
+    def verify_context(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The verify operation's context, from the evaluation and host data."""
+        grace = data.get("nb_push_grace")
+        return {
+            "toplevel": self.desired.toplevel if self.desired else None,
+            "flake_revision": self.revision,
+            "flake_checkout": self.settings.flake_checkout,
+            "backup_max_age": dict(data.get("backup_max_age") or {}),
+            "nb_push_grace_s": schedule.parse_duration(grace).total_seconds() if grace else 3600,
+            "deploy_hint": data.get("deploy_hint") or "pyinfra inventory/home.py deploys/all.py",
+        }
+
+
+def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
+    """Validate the host's data, evaluate the flake (once for all selected hosts) and hook the
+    run report into pyinfra. Bad data raises a one-line error before any host is touched."""
+    recorder = run.attach(state, host)
+    data: dict[str, Any] = host.data.dict()  # type: ignore[no-untyped-call]
+    settings = HostSettings.from_data(host.name, data)
+    recorder.deploying = recorder.deploying or deploying
+    textfile = data.get("prometheus_textfile")
+    if textfile:
+        recorder.textfile = Path(str(textfile))
+    batch = [
+        str(h.data.get("flake_attr") or h.name)
+        for h in run.selected_hosts(state)
+        if h.data.get("flake") == data.get("flake")
+    ]
+    try:
+        desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
+    except NixfleetError as error:
+        return Prepared(settings, recorder, None, str(error), None)
+    revision = flake.revision(settings.flake.path)
+    run.describe(recorder, settings.flake.path, settings.action.value, revision)
+    return Prepared(settings, recorder, desired, None, revision)
