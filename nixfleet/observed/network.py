@@ -27,7 +27,9 @@ def _split_host_port(local: str) -> tuple[str, int] | None:
 
 
 def is_loopback(address: str) -> bool:
-    """>>> [is_loopback(a) for a in ("127.0.0.1", "::1", "127.0.0.53%lo", "0.0.0.0", "*")]
+    """Whether only this host can reach ``address``.
+
+    >>> [is_loopback(a) for a in ("127.0.0.1", "::1", "127.0.0.53%lo", "0.0.0.0", "*")]
     [True, True, True, False, False]
     """
     address = address.split("%", 1)[0] if not address.endswith("%lo") else "127.0.0.1"

@@ -58,8 +58,12 @@ class SyncthingState:
 
 
 def is_conflict_copy(path: str) -> bool:
-    """>>> is_conflict_copy("a/report.sync-conflict-20261125-201747-3SGOT7Q.txt")
+    """Whether a file name is Syncthing's conflict copy of another file.
+
+    >>> is_conflict_copy("a/report.sync-conflict-20261125-201747-3SGOT7Q.txt")
     True
+    >>> is_conflict_copy("a/report.txt")
+    False
     """
     return bool(CONFLICT.match(path.rsplit("/", 1)[-1]))
 
