@@ -1,0 +1,210 @@
+"""Checks on captured real state: a healthy desktop passes everything, and each fault captured in
+the lab is flagged by exactly the check meant for it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facts.nb import NbNotebooks
+from facts.network import ListeningSockets
+from facts.nixos import FlakeCheckout, NixosSystem
+from facts.restic import ResticJobs
+from facts.secrets import SecretFiles
+from facts.syncthing import SyncthingStatus
+from facts.systemd import SystemdFailedUnits, SystemdTimers, SystemdUnits
+from nixfleet.checks import Severity
+from nixfleet.checks.context import Context, Observed
+from nixfleet.declared import Declared
+from nixfleet.observed.network import Listener
+from nixfleet.verification import CHECKS, HostVerification, verify
+
+DATA = Path(__file__).parents[1] / "data"
+CAPTURED = datetime(2026, 11, 25, 21, 12, tzinfo=timezone.utc)  # just after the captures
+
+
+def lines(name: str) -> list[str]:
+    return (DATA / name).read_text().splitlines()
+
+
+def declared(host: str) -> Declared:
+    return Declared.from_json(json.loads((DATA / "declared" / f"{host}.json").read_text()))
+
+
+def healthy_desktop(**changes: Any) -> Observed:
+    observed = Observed(
+        system=NixosSystem().process(lines("nixos/system-desktop-with-revision.txt")),
+        checkout=FlakeCheckout().process(lines("nixos/flake-checkout-git-clean.txt")),
+        failed_units=tuple(SystemdFailedUnits().process(lines("systemd/failed-none.json"))),
+        timers=tuple(SystemdTimers().process(lines("systemd/list-timers-desktop.json"))),
+        units=SystemdUnits().process(lines("systemd/show-desktop.txt")),
+        syncthing=SyncthingStatus().process(lines("syncthing/desktop-healthy.txt")),
+        notebooks=NbNotebooks().process(lines("nb/desktop-pushed.txt")),
+        restic=ResticJobs().process(lines("restic/jobs-desktop-ok.txt")),
+        secrets=SecretFiles().process(lines("secrets/desktop.txt")),
+        listeners=tuple(ListeningSockets().process(lines("network/ss-desktop.txt"))),
+    )
+    return dataclasses.replace(observed, **changes)
+
+
+def context(observed: Observed, **changes: Any) -> Context:
+    base = Context(host="desktop", now=CAPTURED, toplevel=observed.system.current,
+                   flake_revision=observed.checkout.get("revision"))  # fmt: skip
+    return dataclasses.replace(base, **changes)
+
+
+def run(observed: Observed, **ctx: Any) -> HostVerification:
+    return verify(declared("desktop"), observed, context(observed, **ctx))
+
+
+def failing(result: HostVerification) -> set[str]:
+    return {c.id for c in result.checks if not c.ok}
+
+
+def check(result: HostVerification, check_id: str):  # type: ignore[no-untyped-def]
+    return next(c for c in result.checks if c.id == check_id)
+
+
+def test_a_healthy_desktop_passes_every_check() -> None:
+    result = run(healthy_desktop())
+    assert [c.id for c in result.checks] == [
+        "nixos.current-system", "nixos.revision", "systemd.failed-units", "syncthing.running",
+        "syncthing.peers-connected", "syncthing.folder-state", "syncthing.conflicts",
+        "syncthing.max-conflicts", "nb.clean", "nb.pushed", "nb.conflicts", "restic.timer",
+        "restic.last-run", "restic.snapshot-age", "restic.repo-locked", "secrets.present",
+        "secrets.mode", "network.exposed-ports",
+    ]  # fmt: skip
+    assert failing(result) == set() and result.ok
+    assert len(CHECKS) == 18
+
+
+def test_undeclared_subjects_are_not_checked() -> None:
+    nas = verify(
+        declared("nas"), Observed(), Context(host="nas", now=CAPTURED, flake_revision="a" * 40)
+    )
+    assert {c.id for c in nas.checks} == {"nixos.current-system", "nixos.revision",
+                                          "systemd.failed-units", "network.exposed-ports"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"syncthing": "syncthing/desktop-laptop-down.txt"}, {"syncthing.peers-connected"}),
+        ({"syncthing": "syncthing/desktop-folder-paused.txt"}, {"syncthing.folder-state"}),
+        ({"syncthing": "syncthing/desktop-conflict.txt"}, {"syncthing.conflicts"}),
+        ({"syncthing": "syncthing/laptop-not-running.txt"}, {"syncthing.running"}),
+        ({"restic": "restic/jobs-desktop-stale-lock.txt"}, {"restic.repo-locked"}),
+        ({"restic": "restic/jobs-desktop-wrong-password.txt"}, {"restic.snapshot-age"}),
+        ({"restic": "restic/jobs-desktop-unreachable.txt"}, {"restic.snapshot-age"}),
+        ({"restic": "restic/jobs-desktop-missing-repository.txt"}, {"restic.snapshot-age"}),
+        ({"notebooks": "nb/laptop-markers-committed.txt"}, {"nb.conflicts"}),
+        (
+            {"notebooks": "nb/laptop-unpushed-dirty-copy.txt"},
+            {"nb.clean", "nb.pushed", "nb.conflicts"},
+        ),
+    ],
+)
+def test_each_captured_fault_is_flagged_by_its_check_only(
+    changes: dict[str, str], expected: set[str]
+) -> None:
+    parsers = {"syncthing": SyncthingStatus(), "restic": ResticJobs(), "notebooks": NbNotebooks()}
+    observed = healthy_desktop(**{k: parsers[k].process(lines(v)) for k, v in changes.items()})
+    assert failing(run(observed)) == expected
+
+
+def test_a_failed_backup_is_restic_last_run_not_a_failed_unit() -> None:
+    observed = healthy_desktop(
+        failed_units=tuple(SystemdFailedUnits().process(lines("systemd/failed-restic.json"))),
+        units=SystemdUnits().process(lines("systemd/show-restic-failed.txt")),
+    )
+    result = run(observed)
+    assert failing(result) == {"restic.last-run"}
+    assert (
+        "restic-backups-desktop.service failed (exit-code"
+        in check(result, "restic.last-run").message
+    )
+
+
+def test_an_old_snapshot_is_flagged_against_the_daily_schedule() -> None:
+    result = run(healthy_desktop(), now=CAPTURED + timedelta(hours=27))
+    assert failing(result) == {"restic.snapshot-age"}
+    assert "limit 26.0 h" in check(result, "restic.snapshot-age").message
+    assert not failing(run(healthy_desktop(), now=CAPTURED + timedelta(hours=25)))
+
+
+def test_host_data_overrides_the_freshness_limit() -> None:
+    result = run(
+        healthy_desktop(), backup_max_age={"desktop": "1h"}, now=CAPTURED + timedelta(hours=2)
+    )
+    assert failing(result) == {"restic.snapshot-age"}
+
+
+def test_unpushed_notes_warn_at_first_and_are_errors_when_old() -> None:
+    observed = healthy_desktop(
+        notebooks=NbNotebooks().process(lines("nb/laptop-unpushed-dirty-copy.txt"))
+    )
+    assert (
+        check(
+            run(observed, now=datetime.fromtimestamp(1795641046 + 60, timezone.utc)), "nb.pushed"
+        ).severity
+        is Severity.WARN
+    )
+    assert (
+        check(
+            run(observed, now=datetime.fromtimestamp(1795641046 + 7200, timezone.utc)), "nb.pushed"
+        ).severity
+        is Severity.ERROR
+    )
+
+
+def test_a_secret_with_the_wrong_mode() -> None:
+    secrets = SecretFiles().process(lines("secrets/desktop.txt"))
+    key = "/run/secrets/restic-password"
+    secrets[key] = dataclasses.replace(secrets[key], mode="644")
+    result = run(healthy_desktop(secrets=secrets))
+    assert failing(result) == {"secrets.mode"}
+    assert check(result, "secrets.mode").message.startswith(
+        "secret restic-password is 644 root:root, declared 0400"
+    )
+
+
+def test_a_missing_secret() -> None:
+    secrets = SecretFiles().process(lines("secrets/desktop.txt"))
+    del secrets["/run/secrets/nb-ssh-key"]
+    assert failing(run(healthy_desktop(secrets=secrets))) == {"secrets.present"}
+
+
+def test_an_undeclared_listener() -> None:
+    listeners = (*healthy_desktop().listeners, Listener("tcp", "0.0.0.0", 8080, "python3", 4242))
+    result = run(healthy_desktop(listeners=listeners))
+    assert failing(result) == {"network.exposed-ports"}
+    assert (
+        "8080/tcp is open on 0.0.0.0 by python3 (pid 4242)"
+        in check(result, "network.exposed-ports").message
+    )
+
+
+def test_a_host_behind_its_flake() -> None:
+    result = run(
+        healthy_desktop(),
+        toplevel="/nix/store/zzz-nixos-system-desktop-24.11.lab",
+        flake_revision="f" * 40,
+    )
+    assert failing(result) == {"nixos.current-system", "nixos.revision"}
+    assert check(result, "nixos.current-system").severity is Severity.ERROR
+    assert check(result, "nixos.revision").severity is Severity.WARN
+
+
+def test_findings_are_json_in_the_documented_shape() -> None:
+    data = run(
+        healthy_desktop(restic=ResticJobs().process(lines("restic/jobs-desktop-stale-lock.txt")))
+    ).to_json()
+    assert data["ok"] is False
+    bad = [c for c in data["checks"] if not c["ok"]]
+    assert bad[0].keys() == {"id", "ok", "severity", "message", "details"}
+    json.dumps(data)
