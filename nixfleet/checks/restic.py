@@ -39,7 +39,7 @@ def timer(s: Subjects) -> Check | None:
                          "next_us": t.next_us if t else None, "last_us": t.last_us if t else None}  # fmt: skip
         if t is None or (status and status.load_state != "loaded"):
             problems.append(Problem(name, f"{job.timer_unit} is not loaded; deploy the host"))
-        elif active != "active" or t.next_us is None:
+        elif (status and active != "active") or t.next_us is None:
             problems.append(Problem(name, f"{job.timer_unit} is {active or 'not scheduled'}; "
                                           f"start it: systemctl start {job.timer_unit}"))  # fmt: skip
     return verdict("restic.timer", problems, "backup timers are scheduled", details)
