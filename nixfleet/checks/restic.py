@@ -8,6 +8,8 @@ from typing import Any
 from nixfleet import schedule
 from nixfleet.checks import Check, Problem, Severity, verdict
 from nixfleet.checks.context import Subjects
+from nixfleet.declared import ResticJob as ResticJobDecl
+from nixfleet.observed.systemd import UnitStatus
 
 STALE_LOCK = timedelta(minutes=30)  # restic's own staleLockTimeout
 STATES = {
@@ -39,10 +41,26 @@ def timer(s: Subjects) -> Check | None:
                          "next_us": t.next_us if t else None, "last_us": t.last_us if t else None}  # fmt: skip
         if t is None or (status and status.load_state != "loaded"):
             problems.append(Problem(name, f"{job.timer_unit} is not loaded; deploy the host"))
-        elif (status and active != "active") or t.next_us is None:
+        elif (status and active != "active") or (t.next_us is None and not _triggered(status)):
             problems.append(Problem(name, f"{job.timer_unit} is {active or 'not scheduled'}; "
                                           f"start it: systemctl start {job.timer_unit}"))  # fmt: skip
     return verdict("restic.timer", problems, "backup timers are scheduled", details)
+
+
+def _triggered(status: UnitStatus | None) -> bool:
+    """A timer whose service is running right now shows no next elapse."""
+    return bool(status and status.sub_state == "running")
+
+
+def _first_run_pending(s: Subjects, job: ResticJobDecl) -> bool:
+    """The job has not completed a run yet: its first backup is scheduled or under way."""
+    timer = next((t for t in s.observed.timers if t.unit == job.timer_unit), None)
+    unit = s.observed.units.get(job.service)
+    running = bool(unit and unit.active_state in ("activating", "active"))
+    finished = bool(unit and unit.exec_main_exit) or bool(
+        unit and unit.result not in ("success", "")
+    )
+    return running or not (finished or (timer and timer.last_us and not running))
 
 
 def last_run(s: Subjects) -> Check | None:
@@ -67,7 +85,6 @@ def snapshot_age(s: Subjects) -> Check | None:
         return None
     problems: list[Problem] = []
     details: dict[str, dict[str, Any]] = {}
-    timers = {t.unit: t for t in s.observed.timers}
     for name, job in _jobs(s):
         got = s.observed.restic.get(name)
         limit = schedule.max_age(job.timer, s.context.backup_max_age.get(name))
@@ -76,18 +93,22 @@ def snapshot_age(s: Subjects) -> Check | None:
             problems.append(Problem(name, f"backup {name} could not be read; see the log"))
             continue
         details[name].update(state=got.state, repository=got.repository)
+        if (
+            got.state in ("missing-repository", "ok")
+            and got.latest is None
+            and _first_run_pending(s, job)
+        ):
+            details[name]["pending"] = True
+            continue  # `initialize = true` makes the first run create the repository
         if got.state != "ok":
             fix = STATES.get(got.state, STATES["error"]).format(repo=got.repository, pwf=got.password_file,
                                                              error=got.error)  # fmt: skip
             problems.append(Problem(name, f"backup {name}: {fix}"))
             continue
         if got.latest is None:
-            t = timers.get(job.timer_unit)
-            unit = s.observed.units.get(job.service)
-            if (t and t.last_us) or (unit and unit.ever_ran and unit.active_state != "activating"):
-                problems.append(Problem(name, f"backup {name} has run but its repository has no snapshot; "
-                                              f"see journalctl -u {job.service}"))  # fmt: skip
-            continue  # the first backup is still to come
+            problems.append(Problem(name, f"backup {name} has run but its repository has no snapshot; "
+                                          f"see journalctl -u {job.service}"))  # fmt: skip
+            continue
         age = s.context.now - got.latest.time
         details[name].update(latest=got.latest.time.isoformat(), age_s=round(age.total_seconds()),
                              paths=list(got.latest.paths))  # fmt: skip

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,26 @@ class Deploy:
 
 
 @dataclass
+class Verify:
+    """What one `pyinfra … deploys/verify.py` run found."""
+
+    returncode: int
+    output: str
+    findings: dict[str, Any]
+
+    def failing(self) -> dict[str, set[str]]:
+        """``{host: {check ids that did not pass}}``, for hosts with any."""
+        found = {
+            host: {c["id"] for c in result["checks"] if not c["ok"]}
+            for host, result in self.findings["hosts"].items()
+        }
+        return {host: ids for host, ids in found.items() if ids}
+
+    def check(self, host: str, check_id: str) -> dict[str, Any]:
+        return next(c for c in self.findings["hosts"][host]["checks"] if c["id"] == check_id)
+
+
+@dataclass
 class Lab:
     paths: LabPaths
     hosts: list[LabHost]
@@ -52,6 +73,18 @@ class Lab:
     def ssh(self, host: str, command: str) -> str:
         argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+
+    def wait_for(self, host: str, command: str, expected: str, timeout_s: float = 60) -> None:
+        """Poll ``command`` on ``host`` until its output is ``expected`` (syncs take a moment)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
+            out = subprocess.run(argv, capture_output=True, text=True).stdout.strip()
+            if out == expected:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{host}: `{command}` gave {out!r}, not {expected!r}")
+            time.sleep(0.5)
 
     def deploy(self, *args: str) -> Deploy:
         """Run the real CLI, as a user would; return its outcome."""
@@ -68,6 +101,33 @@ class Lab:
         output = proc.stdout + proc.stderr
         assert report_file.exists(), f"no run report written; output:\n{output}"
         return Deploy(proc.returncode, output, json.loads(report_file.read_text()))
+
+    def verify(self, *args: str) -> Verify:
+        """Run `pyinfra -y inventory/lab.py deploys/verify.py` and read .fleet/last-verify.json."""
+        findings = self.state_dir / "last-verify.json"
+        findings.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [PYINFRA, "-y", "inventory/lab.py", "deploys/verify.py", *args],
+            cwd=REPO,
+            env={**os.environ, "NIXFLEET_STATE_DIR": str(self.state_dir)},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        output = proc.stdout + proc.stderr
+        assert findings.exists(), f"no findings written; output:\n{output}"
+        return Verify(proc.returncode, output, json.loads(findings.read_text()))
+
+    def settle(self, timeout_s: float = 120) -> Verify:
+        """Verify until nothing at all is flagged (syncs, first backups and pushes take seconds)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            result = self.verify()
+            if not result.failing() and result.returncode == 0:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the lab did not settle: {result.failing()}\n{result.output}")
+            time.sleep(3)
 
     def git(self, *args: str) -> str:
         argv = ["git", "-C", str(self.paths.flake), "-c", "user.name=test", "-c", "user.email=t@x"]

@@ -22,6 +22,7 @@ from nixfleet.checks import Severity
 from nixfleet.checks.context import Context, Observed
 from nixfleet.declared import Declared
 from nixfleet.observed.network import Listener
+from nixfleet.observed.systemd import UnitStatus
 from nixfleet.verification import CHECKS, HostVerification, verify
 
 DATA = Path(__file__).parents[1] / "data"
@@ -208,3 +209,22 @@ def test_findings_are_json_in_the_documented_shape() -> None:
     bad = [c for c in data["checks"] if not c["ok"]]
     assert bad[0].keys() == {"id", "ok", "severity", "message", "details"}
     json.dumps(data)
+
+
+def test_a_first_backup_still_to_come_is_not_a_finding() -> None:
+    """Right after a deploy the timer has not fired yet and `initialize` has made no repository."""
+    fresh = healthy_desktop()
+    units = dict(fresh.units)
+    units["restic-backups-desktop.service"] = UnitStatus("restic-backups-desktop.service", "loaded",
+                                                         "inactive", "dead", "success")  # fmt: skip
+    timers = tuple(
+        dataclasses.replace(t, last_us=None) if t.unit.startswith("restic") else t
+        for t in fresh.timers
+    )
+    missing = ResticJobs().process(lines("restic/jobs-desktop-missing-repository.txt"))
+    assert (
+        failing(run(dataclasses.replace(fresh, units=units, timers=timers, restic=missing)))
+        == set()
+    )
+    # ...but once a run has finished, a missing repository is a finding.
+    assert failing(run(dataclasses.replace(fresh, restic=missing))) == {"restic.snapshot-age"}

@@ -1,0 +1,212 @@
+"""End to end: deploys/verify.py flags each injected fault with the right check id on the right
+host, and nothing else. Faults are made by hand over ssh, as a user would, then undone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import Lab
+
+ST_API = (
+    'api() { k=$(sed -n "s#.*<apikey>\\(.*\\)</apikey>.*#\\1#p" /home/alice/.config/syncthing/config.xml); '
+    'curl -fsS -X "$1" -H "X-API-Key: $k" "http://127.0.0.1:8384/rest/$2" ${3:+-d "$3"} >/dev/null; }; '
+)
+NB = "/home/alice/.nb/home"
+RESTIC_ENV = "RESTIC_PASSWORD_FILE=/run/secrets/restic-password RESTIC_REPOSITORY=sftp:root@nas:/srv/restic/{job}"
+
+
+def as_alice(command: str) -> str:
+    return f"runuser -u alice -- sh -c '{command}'"
+
+
+@pytest.fixture(scope="module")
+def settled(lab: Lab) -> Iterator[Lab]:
+    deploy = lab.deploy()
+    assert deploy.returncode == 0, deploy.output
+    lab.settle()
+    yield lab
+
+
+@pytest.fixture
+def clean_after(settled: Lab) -> Iterator[Lab]:
+    yield settled
+    settled.settle()
+
+
+def test_a_settled_lab_verifies_clean_and_writes_every_report(settled: Lab) -> None:
+    result = settled.settle()
+    assert result.returncode == 0
+    assert set(result.findings["hosts"]) == set(settled.names)
+    assert all(h["ok"] for h in result.findings["hosts"].values())
+    prom = (settled.paths.root.parent / ".fleet/node-exporter/nixfleet.prom").read_text()
+    for metric in ("nixfleet_check_ok{", "nixfleet_backup_last_snapshot_timestamp_seconds{",
+                   "nixfleet_sync_conflicts{", "nixfleet_notebook_unpushed_commits{"):  # fmt: skip
+        assert metric in prom
+    assert 'nixfleet_check_ok{check="restic.snapshot-age",host="server"} 1' in prom
+
+
+def test_no_secret_value_appears_in_any_output_or_report(settled: Lab) -> None:
+    result = settled.verify()
+    texts = [result.output, (settled.state_dir / "last-verify.json").read_text(),
+             (settled.paths.root.parent / ".fleet/node-exporter/nixfleet.prom").read_text()]  # fmt: skip
+    secrets = [
+        settled.ssh(h, "cat /run/secrets/restic-password") for h in ("desktop", "server", "vps")
+    ]
+    secrets.append(
+        settled.ssh(
+            "desktop",
+            "sed -n 's#.*<apikey>\\(.*\\)</apikey>.*#\\1#p' /home/alice/.config/syncthing/config.xml",
+        )
+    )
+    assert all(len(s) >= 16 for s in secrets)
+    for secret in secrets:
+        assert not any(secret in text for text in texts)
+
+
+def test_conflicting_edits_are_flagged_on_every_peer(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("desktop", as_alice("echo base > /home/alice/Documents/plan.txt"))
+    lab.wait_for("laptop", "cat /home/alice/Documents/plan.txt", "base")
+    for host in ("desktop", "laptop"):
+        lab.ssh(host, ST_API + "api PATCH config/folders/documents '{\"paused\":true}'")
+    lab.ssh("desktop", as_alice("echo from-desktop > /home/alice/Documents/plan.txt"))
+    lab.ssh("laptop", as_alice("echo from-laptop > /home/alice/Documents/plan.txt"))
+    for host in ("desktop", "laptop"):
+        lab.ssh(host, ST_API + "api PATCH config/folders/documents '{\"paused\":false}'")
+    lab.wait_for("server", "ls /var/lib/syncthing/documents | grep -c sync-conflict", "1")
+    lab.wait_for("desktop", "ls /home/alice/Documents | grep -c sync-conflict", "1")
+    lab.wait_for("laptop", "ls /home/alice/Documents | grep -c sync-conflict", "1")
+    result = lab.verify()
+    assert result.failing() == {h: {"syncthing.conflicts"} for h in ("desktop", "laptop", "server")}
+    assert result.returncode == 0  # a conflict is a warning: the data is all there
+    assert "plan.sync-conflict-" in result.check("laptop", "syncthing.conflicts")["message"]
+    lab.ssh("desktop", "rm -f /home/alice/Documents/plan.sync-conflict-*")
+
+
+def test_syncthing_stopped_on_the_laptop(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("laptop", "systemctl stop syncthing.service")
+    try:
+        lab.wait_for("desktop", ST_API + "api GET system/ping && echo up", "up")
+        result = lab.verify()
+        assert result.failing() == {
+            "laptop": {"syncthing.running"},
+            "desktop": {"syncthing.peers-connected"},
+            "server": {"syncthing.peers-connected"},
+        }
+        assert result.returncode != 0  # syncthing.running is an error
+        assert (
+            "peer laptop is disconnected"
+            in result.check("server", "syncthing.peers-connected")["message"]
+        )
+    finally:
+        lab.ssh("laptop", "systemctl start syncthing.service syncthing-init.service")
+
+
+def test_a_local_notebook_commit_not_pushed(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("laptop", "systemctl stop nb-sync-home.timer")
+    try:
+        lab.ssh(
+            "laptop",
+            as_alice(
+                f"cd {NB} && echo idea >> ideas.md && git add ideas.md && git commit -qm idea"
+            ),
+        )
+        result = lab.verify()
+        assert result.failing() == {"laptop": {"nb.pushed"}}
+        assert result.check("laptop", "nb.pushed")["severity"] == "warn"  # fresh: not yet late
+    finally:
+        lab.ssh("laptop", "systemctl start nb-sync-home.service nb-sync-home.timer")
+
+
+def test_conflict_markers_committed_in_a_note(clean_after: Lab) -> None:
+    lab = clean_after
+    marked = "<<<<<<< HEAD\\nmine\\n=======\\ntheirs\\n>>>>>>> 1234567 ([nb] Sync)\\n"
+    lab.ssh(
+        "desktop",
+        as_alice(
+            f'cd {NB} && printf "{marked}" > merged.md && git add merged.md && git commit -qm sync'
+        ),
+    )
+    lab.ssh("desktop", "systemctl start nb-sync-home.service")  # nb pushes the markers, as it does
+    result = lab.verify()
+    assert result.failing() == {"desktop": {"nb.conflicts"}}
+    assert "merged.md" in result.check("desktop", "nb.conflicts")["message"]
+    lab.ssh("desktop", as_alice(f"cd {NB} && git rm -q merged.md && git commit -qm resolve"))
+    lab.ssh("desktop", "systemctl start nb-sync-home.service")
+
+
+def test_a_secret_with_mode_0644(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("vps", "chmod 0644 /run/secrets/restic-password")
+    try:
+        result = lab.verify()
+        assert result.failing() == {"vps": {"secrets.mode"}}
+        assert result.returncode != 0
+    finally:
+        lab.ssh("vps", "chmod 0400 /run/secrets/restic-password")
+
+
+def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
+    lab = clean_after
+    env = RESTIC_ENV.format(job="vps-state")
+    lab.ssh("vps", "systemctl stop restic-backups-vps-state.timer")
+    try:
+        lab.ssh("vps", f"{env} restic forget -q --keep-last 1 && "
+                       f"{env} restic backup -q --time '2026-01-01 00:00:00' /var/lib/forgejo && "
+                       f"{env} restic forget -q --keep-last 1")  # fmt: skip
+        result = lab.verify()
+        assert result.failing() == {"vps": {"restic.snapshot-age"}}
+        assert "limit 26.0 h" in result.check("vps", "restic.snapshot-age")["message"]
+    finally:
+        lab.ssh(
+            "vps", "systemctl start restic-backups-vps-state.service restic-backups-vps-state.timer"
+        )
+
+
+def test_a_stale_restic_lock(clean_after: Lab) -> None:
+    lab = clean_after
+    env = RESTIC_ENV.format(job="desktop")
+    lab.ssh("desktop", f"cd /tmp && (sleep 600 | {env} restic backup -q --stdin >/dev/null 2>&1 &) ; "
+                       "sleep 4; pkill -9 -x restic; pkill -f 'sleep 600'; true")  # fmt: skip
+    try:
+        result = lab.verify()
+        assert result.failing() == {"desktop": {"restic.repo-locked"}}
+        assert "stale lock" in result.check("desktop", "restic.repo-locked")["message"]
+    finally:
+        lab.ssh("desktop", f"{env} restic unlock -q")
+
+
+def test_a_failed_backup_service(clean_after: Lab) -> None:
+    lab = clean_after
+    cache = "/var/cache/restic-backups-server-state"
+    lab.ssh("server", f"rm -rf {cache} && touch {cache} && "
+                      "(systemctl start restic-backups-server-state.service; true)")  # fmt: skip
+    try:
+        result = lab.verify()
+        assert result.failing() == {"server": {"restic.last-run"}}
+        assert result.returncode != 0
+        # ...and the failure raised the alert (OnFailure=).
+        assert "restic-backups-server-state.service failed" in lab.ssh(
+            "server", "cat /var/lib/nixfleet/alerts/log"
+        )
+    finally:
+        lab.ssh("server", f"rm -f {cache} && systemctl reset-failed && "
+                          "systemctl start restic-backups-server-state.service")  # fmt: skip
+
+
+def test_a_process_listening_on_8080(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("nas", "systemd-run -q --unit=probe-8080 python3 -m http.server 8080 --bind 0.0.0.0")
+    try:
+        lab.wait_for("nas", "ss -Hltn 'sport = :8080' | wc -l", "1")
+        result = lab.verify()
+        assert result.failing() == {"nas": {"network.exposed-ports"}}
+        assert (
+            "8080/tcp is open on 0.0.0.0 by python3"
+            in result.check("nas", "network.exposed-ports")["message"]
+        )
+    finally:
+        lab.ssh("nas", "systemctl stop probe-8080")
