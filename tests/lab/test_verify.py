@@ -125,17 +125,19 @@ def test_conflict_markers_committed_in_a_note(clean_after: Lab) -> None:
     lab = clean_after
     marked = "<<<<<<< HEAD\\nmine\\n=======\\ntheirs\\n>>>>>>> 1234567 ([nb] Sync)\\n"
     lab.ssh(
-        "desktop",
-        as_alice(
-            f'cd {NB} && printf "{marked}" > merged.md && git add merged.md && git commit -qm sync'
-        ),
-    )
-    lab.ssh("desktop", "systemctl start nb-sync-home.service")  # nb pushes the markers, as it does
-    result = lab.verify()
-    assert result.failing() == {"desktop": {"nb.conflicts"}}
-    assert "merged.md" in result.check("desktop", "nb.conflicts")["message"]
-    lab.ssh("desktop", as_alice(f"cd {NB} && git rm -q merged.md && git commit -qm resolve"))
-    lab.ssh("desktop", "systemctl start nb-sync-home.service")
+        "laptop", "systemctl stop nb-sync-home.timer"
+    )  # or it pulls the markers too, as nb would
+    try:
+        lab.ssh("desktop", as_alice(f'cd {NB} && printf "{marked}" > merged.md && git add merged.md '
+                                    "&& git commit -qm sync"))  # fmt: skip
+        lab.ssh("desktop", "systemctl start nb-sync-home.service")  # nb pushes markers, as it does
+        result = lab.verify()
+        assert result.failing() == {"desktop": {"nb.conflicts"}}
+        assert "merged.md" in result.check("desktop", "nb.conflicts")["message"]
+        lab.ssh("desktop", as_alice(f"cd {NB} && git rm -q merged.md && git commit -qm resolve"))
+        lab.ssh("desktop", "systemctl start nb-sync-home.service")
+    finally:
+        lab.ssh("laptop", "systemctl start nb-sync-home.service nb-sync-home.timer")
 
 
 def test_a_secret_with_mode_0644(clean_after: Lab) -> None:
@@ -152,18 +154,19 @@ def test_a_secret_with_mode_0644(clean_after: Lab) -> None:
 def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
     lab = clean_after
     env = RESTIC_ENV.format(job="vps-state")
-    lab.ssh("vps", "systemctl stop restic-backups-vps-state.timer")
+    # Replace every snapshot by one made "two days ago" (the lab's timer reruns only hourly).
+    two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
+    lab.ssh("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
+                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo && '
+                   f"{env} restic forget -q $ids")  # fmt: skip
     try:
-        lab.ssh("vps", f"{env} restic forget -q --keep-last 1 && "
-                       f"{env} restic backup -q --time '2026-01-01 00:00:00' /var/lib/forgejo && "
-                       f"{env} restic forget -q --keep-last 1")  # fmt: skip
         result = lab.verify()
         assert result.failing() == {"vps": {"restic.snapshot-age"}}
-        assert "limit 26.0 h" in result.check("vps", "restic.snapshot-age")["message"]
-    finally:
-        lab.ssh(
-            "vps", "systemctl start restic-backups-vps-state.service restic-backups-vps-state.timer"
+        assert (
+            "is 2.0 d old (limit 26.0 h)" in result.check("vps", "restic.snapshot-age")["message"]
         )
+    finally:
+        lab.ssh("vps", "systemctl start restic-backups-vps-state.service")
 
 
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
