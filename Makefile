@@ -20,11 +20,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## demo: start the five-host lab, deploy it in parallel, then deploy again (nothing changes).
+## demo: start the five-host lab, deploy it in parallel, deploy again (nothing changes), verify.
 demo: setup
 	$(BIN)/nixfleet lab up
 	$(PYINFRA) -y inventory/lab.py deploys/all.py
 	$(PYINFRA) -y inventory/lab.py deploys/all.py
+	$(PYINFRA) -y inventory/lab.py deploys/verify.py
 
 ## test: lint, types, unit tests, then the lab end-to-end tests (they start and stop the lab).
 test: setup lint unit lab-test

@@ -48,8 +48,7 @@ def test_host_keys_are_checked_strictly(lab: Lab) -> None:
 
 
 def test_lab_up_is_idempotent_and_down_leaves_nothing(lab: Lab) -> None:
-    # Runs last in this session: it restarts the lab, then takes it down for good.
-    manager.up(lab.paths)
+    manager.up(lab.paths)  # over a running lab: clears it first
     assert lab.ssh("nas", "systemctl is-system-running") == "running"
     manager.down(lab.paths)
     assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == ""
@@ -62,3 +61,4 @@ def test_lab_up_is_idempotent_and_down_leaves_nothing(lab: Lab) -> None:
     assert not [line for line in live if "systemd-nspawn" in line or str(lab.paths.root) in line]
     for root in manager.CGROUP_ROOTS:
         assert not list(root.glob("nixfleet-lab.*"))
+    manager.up(lab.paths)  # leave a lab for the tests that follow
