@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from typing import TypeVar
 
 from pyinfra.api.facts import FactBase
 from typing_extensions import override
@@ -16,8 +17,18 @@ from nixfleet.observed.systemd import (
     parse_timers,
 )
 
+T = TypeVar("T")
 
-class SystemdFailedUnits(FactBase[list[str]]):
+
+class _SystemctlFact(FactBase[T]):
+    """Facts read with systemctl; on a host without systemd they give their empty default."""
+
+    @override
+    def requires_command(self, *args: object, **kwargs: object) -> str:
+        return "systemctl"
+
+
+class SystemdFailedUnits(_SystemctlFact[list[str]]):
     """
     Returns the names of the units in the ``failed`` state.
 
@@ -29,10 +40,6 @@ class SystemdFailedUnits(FactBase[list[str]]):
     default = list
 
     @override
-    def requires_command(self) -> str:
-        return "systemctl"
-
-    @override
     def command(self) -> str:
         return "systemctl list-units --failed --all --output=json --no-pager"
 
@@ -41,7 +48,7 @@ class SystemdFailedUnits(FactBase[list[str]]):
         return parse_failed_units(output)
 
 
-class SystemdTimers(FactBase[list[Timer]]):
+class SystemdTimers(_SystemctlFact[list[Timer]]):
     """
     Returns every loaded timer with its last and next trigger (µs since the epoch, or ``None``).
 
@@ -54,10 +61,6 @@ class SystemdTimers(FactBase[list[Timer]]):
     default = list
 
     @override
-    def requires_command(self) -> str:
-        return "systemctl"
-
-    @override
     def command(self) -> str:
         return "systemctl list-timers --all --output=json --no-pager"
 
@@ -66,7 +69,7 @@ class SystemdTimers(FactBase[list[Timer]]):
         return parse_timers(output)
 
 
-class SystemdUnits(FactBase[dict[str, UnitStatus]]):
+class SystemdUnits(_SystemctlFact[dict[str, UnitStatus]]):
     """
     Returns the status of the named units: ActiveState, SubState, Result, ExecMainStatus and
     when the main process last started and exited (epoch seconds).
@@ -79,10 +82,6 @@ class SystemdUnits(FactBase[dict[str, UnitStatus]]):
     """
 
     default = dict
-
-    @override
-    def requires_command(self, units: list[str]) -> str:
-        return "systemctl"
 
     @override
     def command(self, units: list[str]) -> str:

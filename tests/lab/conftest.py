@@ -86,12 +86,13 @@ class Lab:
                 raise AssertionError(f"{host}: `{command}` gave {out!r}, not {expected!r}")
             time.sleep(0.5)
 
-    def deploy(self, *args: str) -> Deploy:
-        """Run the real CLI, as a user would; return its outcome."""
-        report_file = self.state_dir / "last-run.json"
-        report_file.unlink(missing_ok=True)
+    def _pyinfra(self, deploy: str, result: str, *args: str) -> tuple[int, str, dict[str, Any]]:
+        """Run the real CLI on the lab, as a user would; return its exit code, output and the
+        JSON file it wrote into the run's state directory."""
+        result_file = self.state_dir / result
+        result_file.unlink(missing_ok=True)
         proc = subprocess.run(
-            [PYINFRA, "-y", "inventory/lab.py", "deploys/all.py", *args],
+            [PYINFRA, "-y", "inventory/lab.py", deploy, *args],
             cwd=REPO,
             env={**os.environ, "NIXFLEET_STATE_DIR": str(self.state_dir)},
             capture_output=True,
@@ -99,24 +100,15 @@ class Lab:
             stdin=subprocess.DEVNULL,
         )
         output = proc.stdout + proc.stderr
-        assert report_file.exists(), f"no run report written; output:\n{output}"
-        return Deploy(proc.returncode, output, json.loads(report_file.read_text()))
+        assert result_file.exists(), f"{deploy} wrote no {result}; output:\n{output}"
+        return proc.returncode, output, json.loads(result_file.read_text())
+
+    def deploy(self, *args: str) -> Deploy:
+        return Deploy(*self._pyinfra("deploys/all.py", "last-run.json", *args))
 
     def verify(self, *args: str) -> Verify:
-        """Run `pyinfra -y inventory/lab.py deploys/verify.py` and read .fleet/last-verify.json."""
-        findings = self.state_dir / "last-verify.json"
-        findings.unlink(missing_ok=True)
-        proc = subprocess.run(
-            [PYINFRA, "-y", "inventory/lab.py", "deploys/verify.py", *args],
-            cwd=REPO,
-            env={**os.environ, "NIXFLEET_STATE_DIR": str(self.state_dir)},
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
-        output = proc.stdout + proc.stderr
-        assert findings.exists(), f"no findings written; output:\n{output}"
-        return Verify(proc.returncode, output, json.loads(findings.read_text()))
+        """Run deploys/verify.py and read .fleet/last-verify.json."""
+        return Verify(*self._pyinfra("deploys/verify.py", "last-verify.json", *args))
 
     def settle(self, timeout_s: float = 120) -> Verify:
         """Verify until nothing at all is flagged (syncs, first backups and pushes take seconds)."""

@@ -172,9 +172,10 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
     lab = clean_after
     env = RESTIC_ENV.format(job="desktop")
-    lab.ssh("desktop", f"cd /tmp && (sleep 600 | {env} restic backup -q --stdin >/dev/null 2>&1 &) ; "
-                       "sleep 4; pkill -9 -x restic; pkill -f 'sleep 600'; true")  # fmt: skip
     try:
+        # A backup that holds its lock while it waits on stdin, killed -9: its lock stays behind.
+        lab.ssh("desktop", f"cd /tmp && (sleep 300 | {env} restic backup -q --stdin >/dev/null 2>&1 &) ; "
+                           "sleep 4; pkill -9 -x restic; pkill -x sleep; true")  # fmt: skip
         result = lab.verify()
         assert result.failing() == {"desktop": {"restic.repo-locked"}}
         assert "stale lock" in result.check("desktop", "restic.repo-locked")["message"]
