@@ -1,53 +1,71 @@
-"""Deploy the whole fleet from its flake, every host at once, then verify its data layer.
+"""Deploy the whole fleet from its flake, every host at once, safely, then verify its data layer.
 
     pyinfra -y inventory/lab.py deploys/all.py              # the lab
     pyinfra inventory/home.py deploys/all.py --limit laptop  # one host of the real fleet
+    pyinfra --dry inventory/home.py deploys/all.py           # the plan: which hosts would change
 
-For each host: evaluate the flake (one ``nix eval`` for all selected hosts), send the flake's
-revision to /etc/nixos, run ``nixos-rebuild <action> --flake F#host --target-host …`` on the
-controller unless the host already runs that toplevel, then run every data-layer check with facts
-read after activation. The run report and the findings land in .fleet/.
+Before anything is touched: every selected host is evaluated (one ``nix eval``; an error stops
+the run), a dirty flake is refused, and unreachable hosts are left out as offline. Then for each
+host: send the flake's revision to /etc/nixos; unless the host already runs that toplevel, switch
+safely (lock, watchdog, ``nixos-rebuild test``, gate checks over a fresh SSH connection, then
+``nixos-rebuild boot``, or roll back); then run every data-layer check with fresh facts.
+The run report and the findings land in .fleet/.
 """
 
 from pyinfra import host, state
 
 from nixfleet import flake, nix
+from nixfleet.models import Action
 from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
 from operations import nixos, verify
 
 prepared = prepare(state, host, deploying=True)
 settings = prepared.settings
-argv = nix.nixos_rebuild(
-    settings.action,
-    settings.flake,
-    settings.ssh.destination,
-    program=settings.nixos_rebuild,
-    build_host=settings.build_host,
-    sudo=settings.use_remote_sudo,
-)
+desired = prepared.desired
+assert desired is not None and prepared.revision is not None  # deploying: errors were raised
 
-if prepared.desired is None or prepared.revision is None:
-    nixos.rebuild(name="nixos-rebuild", argv=argv, toplevel="", error=prepared.error)
-else:
-    if settings.flake_checkout:
-        nixos.push_flake(
-            name=f"Send the flake to {settings.flake_checkout}",
-            bundle=flake.bundle(settings.flake.path, STATE_DIR / "cache"),
-            revision=prepared.revision,
-            path=settings.flake_checkout,
-        )
-    nixos.rebuild(
-        name=f"nixos-rebuild {settings.action.value}",
-        argv=argv,
-        toplevel=prepared.desired.toplevel,
-        revision=prepared.desired.revision,
-        action=settings.action.value,
-        env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
+
+def rebuild_argv(action: Action) -> list[str]:
+    return nix.nixos_rebuild(
+        action,
+        settings.flake,
+        settings.ssh.destination,
+        program=settings.nixos_rebuild,
+        build_host=settings.build_host,
+        sudo=settings.use_remote_sudo,
     )
-    if host.data.get("verify_after_deploy", True):
-        verify.data_layer(
-            name="Verify the data layer",
-            declared=prepared.desired.declared,
-            context=prepared.verify_context(host.data.dict()),
-        )
+
+
+if settings.flake_checkout:
+    nixos.push_flake(
+        name=f"Send the flake to {settings.flake_checkout}",
+        bundle=flake.bundle(settings.flake.path, STATE_DIR / "cache"),
+        revision=prepared.revision,
+        path=settings.flake_checkout,
+    )
+nixos.rebuild(
+    name=f"nixos-rebuild {settings.action.value}",
+    argv=rebuild_argv(settings.action),
+    toplevel=desired.toplevel,
+    revision=desired.revision,
+    action=settings.action.value,
+    env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
+    safety={
+        "test_argv": rebuild_argv(Action.TEST),
+        "boot_argv": rebuild_argv(Action.BOOT),
+        "ssh_argv": settings.ssh.fresh_argv(),
+        "watchdog_s": settings.watchdog_s,
+        "gate_timeout_s": settings.gate_timeout_s,
+        "gates": list(settings.gates),
+        "declared": desired.declared,
+    }
+    if settings.safe_switch and settings.action is Action.SWITCH
+    else None,
+)
+if host.data.get("verify_after_deploy", True):
+    verify.data_layer(
+        name="Verify the data layer",
+        declared=desired.declared,
+        context=prepared.verify_context(host.data.dict()),
+    )

@@ -18,12 +18,16 @@ p={PROFILE}
 c=$(readlink /run/current-system 2>/dev/null)
 echo "current=$c"
 echo "booted=$(readlink /run/booted-system 2>/dev/null)"
-echo "profile=$(readlink -f $p 2>/dev/null)"
+[ -e $p ] && echo "profile=$(readlink -f $p)"
 echo "profile_link=$(readlink $p 2>/dev/null)"
 for g in $p-*-link; do [ -L "$g" ] && echo "generation=${{g##*/}} $(readlink "$g")"; done
 [ -n "$c" ] && echo "version=$(cat "$c/nixos-version" 2>/dev/null)"
 [ -n "$c" ] && echo "revision=$("$c/sw/bin/nixos-version" --configuration-revision 2>/dev/null \
   || cat "{REVISIONS_DIR}/${{c##*/}}" 2>/dev/null)"
+if [ -n "$c" ] && [ -e /run/booted-system ]; then r=no
+  for f in kernel initrd kernel-modules; do
+    [ "$(readlink -f /run/booted-system/$f)" = "$(readlink -f "$c/$f")" ] || r=yes; done
+  echo "reboot_needed=$r"; fi
 true"""
 
 
@@ -59,14 +63,16 @@ def parse_system(output: list[str]) -> SystemState:
         generations=tuple(Generation(n, p, n == current_gen) for n, p in sorted(links)),
         revision=values.get("revision"),
         version=values.get("version"),
+        reboot_needed={"yes": True, "no": False}.get(values.get("reboot_needed", "")),
     )
 
 
 class NixosSystem(FactBase[SystemState]):
     """
     Returns what the host runs and boots, in one round trip: ``/run/current-system``,
-    ``/run/booted-system``, the boot-default system profile and its generations, the NixOS version
-    and the flake revision the current system was built from.
+    ``/run/booted-system``, the boot-default system profile and its generations, the NixOS version,
+    the flake revision the current system was built from, and whether a reboot is needed (the
+    booted kernel, initrd or modules differ from the current ones).
 
     .. code:: python
 

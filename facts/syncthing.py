@@ -61,7 +61,7 @@ class SyncthingStatus(FactBase[SyncthingState]):
             '[ -e "$cfg/config.xml" ] || { echo "@@ state no-config"; exit 0; }; '
             '[ -r "$cfg/config.xml" ] || { echo "@@ state no-permission"; exit 0; }; '
             "key=$(sed -n 's#.*<apikey>\\(.*\\)</apikey>.*#\\1#p' \"$cfg/config.xml\"); "
-            f"api() {{ printf 'X-API-Key: %s\\n' \"$key\" | curl -fsS --max-time 5 {sock}-H @- "
+            f"api() {{ printf 'X-API-Key: %s\\n' \"$key\" | curl -fsS --connect-timeout 1 --max-time 3 {sock}-H @- "
             f'"{base}/rest/$1"; rc=$?; echo; return $rc; }}; '
             "api system/ping >/dev/null 2>&1 || { echo '@@ state not-running'; exit 0; }; "
             "echo '@@ state running'; "

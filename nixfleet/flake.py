@@ -88,6 +88,18 @@ def revision(flake: str) -> str:
     return result.stdout.strip()
 
 
+def refuse_dirty(flake: str) -> None:
+    """Raise if tracked files of the flake have uncommitted changes (what Nix would build is
+    then not what git, the host's /etc/nixos and the report say)."""
+    result = process.run(nix.git_status(flake))
+    changed = [line[3:] for line in result.stdout.splitlines() if line.strip()]
+    if changed:
+        shown = ", ".join(changed[:3]) + (" …" if len(changed) > 3 else "")
+        raise NixfleetError(
+            f"flake {flake} has uncommitted changes ({shown}); commit them, or set allow_dirty"
+        )
+
+
 def bundle(flake: str, cache_dir: Path) -> str:
     """A git bundle of the flake's HEAD, made once per revision and shared by all hosts."""
     rev = revision(flake)

@@ -29,6 +29,7 @@ class Action(str, enum.Enum):
 class HostStatus(str, enum.Enum):
     SWITCHED = "switched"
     UNCHANGED = "unchanged"
+    ROLLED_BACK = "rolled-back"
     FAILED = "failed"
     OFFLINE = "offline"
 
@@ -90,6 +91,7 @@ class SystemState:
     generations: tuple[Generation, ...] = ()
     revision: str | None = None
     version: str | None = None
+    reboot_needed: bool | None = None  # booted vs current kernel, initrd, modules; None: unknown
 
     def to_json(self) -> dict[str, object]:
         """Plain data, as pyinfra's ``fact`` command and ``--json`` print it."""
@@ -105,7 +107,7 @@ class SystemState:
         if isinstance(value, SystemState):
             return value
         data = {k: value.get(k) for k in ("current", "booted", "profile", "generation",  # type: ignore[attr-defined]
-                                          "revision", "version")}  # fmt: skip
+                                          "revision", "version", "reboot_needed")}  # fmt: skip
         gens = value.get("generations") or ()  # type: ignore[attr-defined]
         return cls(
             **data,

@@ -54,6 +54,11 @@ def git_head(flake: str) -> list[str]:
     return ["git", "-C", flake, "rev-parse", "HEAD"]
 
 
+def git_status(flake: str) -> list[str]:
+    """Uncommitted changes to tracked files (untracked files are invisible to Nix anyway)."""
+    return ["git", "-C", flake, "status", "--porcelain", "--untracked-files=no"]
+
+
 def git_bundle(flake: str, dest: str) -> list[str]:
     """A git bundle holding HEAD and its history: what push_flake sends to each host."""
     return ["git", "-C", flake, "bundle", "create", "--quiet", dest, "HEAD"]

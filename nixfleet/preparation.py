@@ -52,9 +52,13 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
         for h in run.selected_hosts(state)
         if h.data.get("flake") == data.get("flake")
     ]
+    if deploying and not settings.allow_dirty:
+        flake.refuse_dirty(settings.flake.path)
     try:
         desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
     except NixfleetError as error:
+        if deploying:
+            raise  # nothing is touched anywhere when one host's configuration does not evaluate
         return Prepared(settings, recorder, None, str(error), None)
     revision = flake.revision(settings.flake.path)
     run.describe(recorder, settings.flake.path, settings.action.value, revision)

@@ -22,6 +22,11 @@ class HostSettings:
     + build_host: build there instead of on the controller (``--build-host``)
     + use_remote_sudo: run the remote steps with sudo (for a non-root ``ssh_user``)
     + flake_checkout: where push_flake puts the flake on the host; empty to skip
+    + safe_switch: run ``switch`` as test, gate, then boot, with a rollback watchdog (default on)
+    + watchdog_s: seconds after activation before the watchdog restores the old generation
+    + gate_timeout_s: how long the gate waits for a fresh SSH connection after activation
+    + gates: check ids (besides nixos.current-system and systemd.failed-units) that must pass
+    + allow_dirty: deploy from a flake with uncommitted changes
     """
 
     name: str
@@ -32,6 +37,11 @@ class HostSettings:
     build_host: str | None = None
     use_remote_sudo: bool = False
     flake_checkout: str | None = "/etc/nixos"
+    safe_switch: bool = True
+    watchdog_s: int = 60
+    gate_timeout_s: int = 20
+    gates: tuple[str, ...] = ()
+    allow_dirty: bool = False
 
     @classmethod
     def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:
@@ -66,4 +76,19 @@ class HostSettings:
             build_host=str(data["build_host"]) if data.get("build_host") else None,
             use_remote_sudo=bool(data.get("use_remote_sudo", False)),
             flake_checkout=str(checkout) if checkout else None,
+            safe_switch=bool(data.get("safe_switch", True)),
+            watchdog_s=_positive(name, "watchdog_s", data.get("watchdog_s", 60)),
+            gate_timeout_s=_positive(name, "gate_timeout_s", data.get("gate_timeout_s", 20)),
+            gates=tuple(str(g) for g in data.get("gates") or ()),  # type: ignore[attr-defined]
+            allow_dirty=bool(data.get("allow_dirty", False)),
         )
+
+
+def _positive(host: str, key: str, value: object) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise NixfleetError(f"{host}: {key} must be a positive number of seconds, not {value!r}")
+    return number

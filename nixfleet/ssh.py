@@ -75,6 +75,11 @@ class SshTarget:
             opts += ["-p", str(self.port)]
         return opts
 
+    def fresh_argv(self, connect_timeout: int = 5) -> list[str]:
+        """``ssh … host --``: a brand-new connection (no ControlMaster), to prove sshd accepts one."""
+        return ["ssh", *self.options(), "-o", "ControlMaster=no", "-o", "ControlPath=none",
+                "-o", f"ConnectTimeout={connect_timeout}", self.destination, "--"]  # fmt: skip
+
     def nix_sshopts(self) -> str:
         """The value of ``NIX_SSHOPTS`` (word-split by nixos-rebuild, hence no spaces in paths)."""
         return " ".join(self.options())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Generator, Mapping
+from typing import Any
 
 from pyinfra import logger
 from pyinfra.api.command import FileUploadCommand, FunctionCommand, PyinfraCommand, StringCommand
@@ -17,6 +18,7 @@ from facts.nixos import REVISIONS_DIR, FlakeCheckout, NixosSystem
 from nixfleet import process
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
 from nixfleet.report import recorder
+from operations.switch import safe_switch
 
 
 def _fail(state: State, host: Host, message: str) -> bool:
@@ -96,8 +98,12 @@ def _rebuild_step(
     toplevel: str,
     revision: str,
     before: str | None,
+    safety: dict[str, Any] | None = None,
 ) -> bool:
-    """Run nixos-rebuild on the controller for this host, then read back what the host runs."""
+    """Run nixos-rebuild on the controller for this host, then read back what the host runs.
+    ``switch`` with ``safety`` runs the safe switch (operations/switch.py)."""
+    if safety is not None and action == "switch":
+        return safe_switch(state, host, env, toplevel, revision, before, safety)
     if state.print_input:
         logger.info(f"{host.print_prefix}(controller) >>> {shlex.join(argv)}")
     result = process.run(argv, env=env)
@@ -138,10 +144,12 @@ def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> 
 
 def rebuild_command(
     argv: list[str], env: Mapping[str, str], action: Action, toplevel: str, revision: str,
-    before: str | None,
+    before: str | None, safety: dict[str, Any] | None = None,
 ) -> PyinfraCommand:  # fmt: skip
     return FunctionCommand(
-        _rebuild_step, (argv, dict(env), action.value, toplevel, revision, before), {}
+        _rebuild_step,
+        (argv, dict(env), action.value, toplevel, revision, before),
+        {"safety": safety} if safety is not None else {},
     )
 
 
@@ -153,6 +161,7 @@ def rebuild(
     action: str = "switch",
     env: Mapping[str, str] | None = None,
     error: str | None = None,
+    safety: dict[str, Any] | None = None,
 ) -> Generator[PyinfraCommand, None, None]:
     """
     Make the host run ``toplevel`` by running ``nixos-rebuild`` on the controller, unless it
@@ -165,6 +174,9 @@ def rebuild(
     + action: ``switch``, ``boot`` or ``test``
     + env: extra environment for nixos-rebuild, such as ``NIX_SSHOPTS``
     + error: why this host cannot be rebuilt (e.g. its configuration does not evaluate); fails it
+    + safety: for ``switch``, run the safe switch (operations/switch.py): ``test_argv``,
+      ``boot_argv``, ``ssh_argv`` (a fresh connection for the gate), ``watchdog_s``,
+      ``gate_timeout_s``, ``gates`` (extra check ids) and ``declared``
 
     **Example:**
 
@@ -192,4 +204,6 @@ def rebuild(
                         generation=system.generation, revision=system.revision),
         )  # fmt: skip
         return
-    yield rebuild_command(argv, env or {}, act, toplevel, revision, system.current)
+    if safety is not None:
+        safety = {**safety, "boot_default": system.profile}
+    yield rebuild_command(argv, env or {}, act, toplevel, revision, system.current, safety)

@@ -44,6 +44,8 @@ class Context:
     backup_max_age: dict[str, Any] = field(default_factory=dict)  # job -> duration (host data)
     nb_push_grace: timedelta = timedelta(hours=1)
     deploy_hint: str = "pyinfra inventory/home.py deploys/all.py"
+    # After `nixos-rebuild test` (the safe switch's gate) the boot default is still the old one.
+    expect_boot_default: bool = True
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ def current_system(s: Subjects) -> Check:
             f"runs {_name(system.current)} but the flake declares {_name(want)}; deploy it "
             f"({s.context.deploy_hint} --limit {s.context.host})",
         ))  # fmt: skip
-    elif system.profile and system.current != system.profile:
+    elif s.context.expect_boot_default and system.profile and system.current != system.profile:
         problems.append(Problem(
             "boot",
             f"runs {_name(system.current)} but boots {_name(system.profile)}; switch to the boot "

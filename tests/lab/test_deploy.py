@@ -65,18 +65,26 @@ def test_limit_touches_only_the_laptop(lab: Lab, changes_reverted: None) -> None
     assert lab.ssh("desktop", "git -C /etc/nixos rev-parse HEAD") == desktop_flake
 
 
-def test_a_failing_unit_fails_that_host_while_the_others_switch(
+def test_a_failing_unit_rolls_that_host_back_while_the_others_switch(
     lab: Lab, changes_reverted: None
 ) -> None:
     assert lab.deploy().returncode == 0
+    laptop_before = lab.current_system("laptop")
     overrides = marker(*lab.names, value="fleet-wide")
     overrides["laptop"]["faults"] = ["failing-unit"]
     lab.set_overrides(overrides, "everyone changes; laptop gets a failing unit")
     deploy = lab.deploy()
-    assert deploy.returncode != 0, "pyinfra must exit non-zero when a host failed"
-    assert deploy.statuses() == {h: "failed" if h == "laptop" else "switched" for h in lab.names}
+    assert deploy.returncode != 0, "pyinfra must exit non-zero when a host was rolled back"
+    assert deploy.statuses() == {
+        h: "rolled-back" if h == "laptop" else "switched" for h in lab.names
+    }
     error = deploy.report["hosts"]["laptop"]["error"]
-    assert "exited 4" in error
+    assert "nixos-rebuild test exited 4 (units failed to start)" in error
+    assert (
+        lab.current_system("laptop")
+        == laptop_before
+        == lab.ssh("laptop", "readlink -f /nix/var/nix/profiles/system")
+    )
     for host in set(lab.names) - {"laptop"}:
         assert lab.current_system(host) == lab.built_toplevel(host)
         assert lab.ssh(host, "cat /etc/nixfleet/test-marker") == "fleet-wide"

@@ -76,6 +76,15 @@ let
         "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}") (attrNames secrets))} || rc=1" ]
   ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])
   ++ [ "exit $rc" ]);
+  # The lab's stand-in for the kernel, initrd and modules: a store path of its own, shared by every
+  # generation with the same version, so a changed kernel shows as "reboot needed".
+  kernelVersion = config.boot.kernel.version or "6.1.0-lab";
+  kernel = derivation {
+    name = "linux-${kernelVersion}";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    args = [ "-c" "PATH=/usr/bin:/bin; mkdir -p $out/lib/modules; echo ${kernelVersion} > $out/bzImage; echo ${kernelVersion} > $out/initrd" ];
+  };
 in
 derivation {
   inherit hostName;
@@ -88,6 +97,7 @@ derivation {
   activateScript = activate;
   switchScript = ./switch-to-configuration.sh;
   binDir = ./bin;
+  inherit kernel;
   passAsFile = [ "activateScript" ];
   args = [ "-c" ''
     set -e
@@ -95,7 +105,7 @@ derivation {
     mkdir -p $out/etc $out/bin $out/sw/bin
     echo "$version" > $out/nixos-version
     echo "nixos-system-$hostName" > $out/configuration-name
-    echo "lab-kernel-1" > $out/kernel; echo "lab-initrd-1" > $out/initrd; echo "lab-modules-1" > $out/kernel-modules
+    ln -s $kernel/bzImage $out/kernel; ln -s $kernel/initrd $out/initrd; ln -s $kernel/lib $out/kernel-modules
     echo "$etcList" | while read -r rel src; do
       [ -n "$rel" ] || continue
       mkdir -p "$out/etc/$(dirname "$rel")"; cp "$src" "$out/etc/$rel"

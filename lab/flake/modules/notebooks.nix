@@ -18,7 +18,8 @@ let
       description = "nb sync of notebook ${name}";
       after = [ "nb-notebooks-init.service" ];
       environment.GIT_SSH_COMMAND = "ssh -i /run/secrets/nb-ssh-key -o IdentitiesOnly=yes -o BatchMode=yes";
-      serviceConfig = { Type = "oneshot"; User = nb.user; ExecStart = "${sh}/nb-sync ${nb.path} ${nb.branch}"; };
+      # "-": like nb's background auto-sync, a failed sync is not a failed unit; nb.pushed catches it.
+      serviceConfig = { Type = "oneshot"; User = nb.user; ExecStart = "-${sh}/nb-sync ${nb.path} ${nb.branch}"; };
     };
   };
   syncTimer = name: nb: {

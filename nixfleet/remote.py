@@ -1,0 +1,96 @@
+"""Shell commands nixfleet runs on a target host for safe deploys: the deploy lock, the rollback
+watchdog, rollback itself and the deployment journal. Pure functions returning command text.
+
+The lock is an flock on ``/run/nixfleet/deploy.lock``, held by a transient unit for as long as
+the deploy runs (``RuntimeMaxSec`` bounds a lock whose deployer vanished). The watchdog is a
+transient systemd timer that re-activates the boot-default generation (which ``nixos-rebuild
+test`` leaves untouched) unless the deployer disarms it after the gate checks pass.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+LOCK_UNIT = "nixfleet-deploy-lock"
+LOCK_FILE = "/run/nixfleet/deploy.lock"
+HOLDER_FILE = "/run/nixfleet/deploy-lock.json"
+WATCHDOG_UNIT = "nixfleet-watchdog"
+JOURNAL = "/var/lib/nixfleet/deployments.jsonl"
+PROFILE = "/nix/var/nix/profiles/system"
+LOCK_BUSY = 75  # EX_TEMPFAIL
+
+
+def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
+    """Take the host's deploy lock or exit 75 printing ``LOCKED <holder json>``.
+
+    >>> "flock -n -E 75 /run/nixfleet/deploy.lock sleep infinity" in acquire_lock({"run": "r1"})
+    True
+    """
+    record = shlex.quote(json.dumps(holder, sort_keys=True))
+    busy = f'{{ echo "LOCKED $(cat {HOLDER_FILE} 2>/dev/null || echo {{}})"; exit {LOCK_BUSY}; }}'
+    return (
+        f"mkdir -p /run/nixfleet; "
+        f"systemctl is-active -q {LOCK_UNIT}.service && {busy}; "
+        f"systemctl reset-failed {LOCK_UNIT}.service 2>/dev/null; "
+        f"systemd-run -q --unit={LOCK_UNIT} --collect -p RuntimeMaxSec={max_seconds} "
+        f"flock -n -E {LOCK_BUSY} {LOCK_FILE} sleep infinity 2>/dev/null || {busy}; "
+        f"sleep 0.3; systemctl is-active -q {LOCK_UNIT}.service || {busy}; "
+        f"printf '%s\\n' {record} > {HOLDER_FILE}; echo LOCKED-BY-US"
+    )
+
+
+def release_lock(run_id: str) -> str:
+    """Release the lock if this run holds it (another run's lock is left alone)."""
+    mine = shlex.quote(f'"run": "{run_id}"')
+    return (
+        f"if grep -qF {mine} {HOLDER_FILE} 2>/dev/null; then "
+        f"systemctl stop {LOCK_UNIT}.service 2>/dev/null; rm -f {HOLDER_FILE}; fi; true"
+    )
+
+
+def _activate_boot_default(unit: str) -> str:
+    return (
+        f"p=$(readlink -f {PROFILE}) && "
+        f"systemd-run -q --unit={unit} --collect --pipe --wait --service-type=exec "
+        f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER $p/bin/switch-to-configuration switch"
+    )
+
+
+def arm_watchdog(seconds: int, run_id: str) -> str:
+    """Arm a transient timer that re-activates the boot default ``seconds`` from now.
+
+    >>> "--on-active=60s" in arm_watchdog(60, "r1")
+    True
+    """
+    # No shell in the unit: systemd would expand its $ and ; itself. The profile link resolves
+    # to the boot default when the timer fires.
+    return (
+        f"systemctl stop {WATCHDOG_UNIT}.timer 2>/dev/null; "
+        f"systemctl reset-failed {WATCHDOG_UNIT}.service 2>/dev/null; "
+        f"systemd-run -q --unit={WATCHDOG_UNIT} --on-active={seconds}s "
+        f"--timer-property=AccuracySec=100ms "
+        f"--description={shlex.quote(f'nixfleet watchdog of run {run_id}: roll back')} "
+        f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {PROFILE}/bin/switch-to-configuration switch"
+    )
+
+
+def disarm_watchdog() -> str:
+    """Stop the timer; print ``FIRED`` if its rollback already started."""
+    return (
+        f"systemctl stop {WATCHDOG_UNIT}.timer 2>/dev/null; "
+        f"t=$(systemctl show -p ExecMainStartTimestampMonotonic --value {WATCHDOG_UNIT}.service 2>/dev/null); "
+        f'if [ -n "$t" ] && [ "$t" != 0 ]; then echo FIRED; else echo DISARMED; fi'
+    )
+
+
+def rollback() -> str:
+    """Re-activate the boot-default generation now (``test`` never moved it)."""
+    return _activate_boot_default("nixfleet-rollback")
+
+
+def append_journal(entry: dict[str, Any]) -> str:
+    """Append one JSON line to the host's deployment journal."""
+    line = shlex.quote(json.dumps(entry, sort_keys=True))
+    return f"mkdir -p /var/lib/nixfleet && printf '%s\\n' {line} >> {JOURNAL}"

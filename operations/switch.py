@@ -1,0 +1,249 @@
+"""The safe switch: how ``nixos.rebuild`` runs ``switch`` so that a bad change cannot strand a host.
+
+1. take the host's deploy lock; 2. arm the watchdog (it re-activates the boot default after
+``watchdog_s``); 3. ``nixos-rebuild test``; 4. gate checks over a fresh SSH connection; 5. on
+success disarm and persist with ``nixos-rebuild boot``; 6. on a failed gate roll back at once;
+7. if SSH never comes back, let the watchdog restore the old generation, reconnect and confirm;
+8. append to the host's journal and release the lock. The host always ends on its old or new
+generation; the outcome says which, and why.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shlex
+import signal
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import gevent
+from pyinfra import logger
+from pyinfra.api.command import StringCommand
+from pyinfra.api.host import Host
+from pyinfra.api.state import State
+
+from facts.nixos import NixosSystem
+from nixfleet import process, remote
+from nixfleet.checks.context import Context
+from nixfleet.declared import Declared
+from nixfleet.models import HostOutcome, HostStatus, SystemState
+from nixfleet.report import recorder
+from operations.verify import GateResult, gate
+
+EXIT_MEANING = {
+    1: "error",
+    2: "the activation script failed",
+    3: "systemd daemon-reload failed",
+    4: "units failed to start",
+    255: "ssh failed",
+}
+
+
+@dataclass
+class Switch:
+    """One host's safe switch in progress."""
+
+    state: State
+    host: Host
+    env: Mapping[str, str]
+    toplevel: str
+    revision: str
+    before: str | None
+    safety: dict[str, Any]
+
+    def log(self, message: str, error: bool = False) -> None:
+        style = {"fg": "red"} if error else {}
+        self.host.log_styled(message, log_func=logger.error if error else logger.info, **style)
+
+    def remote(self, command: str) -> tuple[bool, str]:
+        """Run on the host over pyinfra's connection (it survives an sshd that stops listening)."""
+        try:
+            ok, output = self.host.run_shell_command(StringCommand(command))
+        except Exception as exc:  # a dead connection must not leave the lock or watchdog behind
+            return False, str(exc)
+        return ok, output.stdout
+
+    def rebuild(self, action: str) -> process.Result:
+        argv = self.safety[f"{action}_argv"]
+        if self.state.print_input:
+            logger.info(f"{self.host.print_prefix}(controller) >>> {shlex.join(argv)}")
+        result = process.run(argv, env=self.env)
+        if self.state.print_output or not result.ok:
+            for line in (result.stderr + result.stdout).splitlines():
+                logger.info(f"{self.host.print_prefix}(controller) {line}")
+        return result
+
+    def system(self) -> SystemState:
+        return SystemState.coerce(self.host.get_fact(NixosSystem, _ignore_errors=True))
+
+    def gate(self, timeout_s: float) -> GateResult:
+        ctx = Context(host=self.host.name, now=datetime.now(timezone.utc), toplevel=self.toplevel,
+                      flake_checkout=None, expect_boot_default=False)  # fmt: skip
+        declared = Declared.from_json(self.safety.get("declared") or {})
+        return gate(
+            self.safety["ssh_argv"], declared, ctx, self.safety.get("gates") or [], timeout_s
+        )
+
+
+# Hosts in the middle of a safe switch, so that Ctrl-C or SIGTERM can roll each one back.
+ACTIVE: dict[str, gevent.Greenlet] = {}
+
+
+def _interrupted(signum: int) -> None:
+    """On SIGINT/SIGTERM: stop every switch in flight (each rolls back and releases its lock in
+    its own greenlet), write the report, and exit 130 or 143."""
+    name = signal.Signals(signum).name
+    logger.error(f"--> {name}: rolling back {len(ACTIVE)} host(s) in the middle of a switch")
+    greenlets = list(ACTIVE.values())
+    for g in greenlets:
+        g.kill(Interrupted(name), block=False)
+    gevent.joinall(greenlets, timeout=120)
+    recorder().finish()
+    os._exit(128 + signum)
+
+
+class Interrupted(Exception):
+    """Raised inside a host's switch when the deployer is asked to stop."""
+
+
+_handlers_installed = False
+
+
+def _install_interrupt_handlers() -> None:
+    global _handlers_installed
+    if not _handlers_installed:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            gevent.signal_handler(signum, _interrupted, signum)
+        _handlers_installed = True
+
+
+def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str, revision: str,
+                before: str | None, safety: dict[str, Any]) -> bool:  # fmt: skip
+    """The body of ``nixos.rebuild`` for ``switch``; records the outcome, returns success."""
+    _install_interrupt_handlers()
+    sw = Switch(state, host, env, toplevel, revision, before, safety)
+    rec = recorder()
+    started = datetime.now(timezone.utc)
+    holder = {"run": rec.report.id, "who": f"{getpass.getuser()}@{socket.gethostname()}",
+              "since": started.isoformat(timespec="seconds"), "revision": revision, "pid": os.getpid()}  # fmt: skip
+    ok, out = sw.remote(remote.acquire_lock(holder))
+    if not ok or "LOCKED-BY-US" not in out:
+        message = _lock_message(out)
+        sw.log(f"error: {message}", error=True)
+        rec.record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message))
+        return False
+    status, reason = HostStatus.FAILED, "interrupted"
+    ACTIVE[host.name] = gevent.getcurrent()
+    try:
+        status, reason = _switch(sw)
+        return status is HostStatus.SWITCHED
+    except Interrupted as stop:
+        # The child process (nixos-rebuild) was killed with this greenlet; put the boot default back.
+        status, reason = _roll_back(sw, safety.get("boot_default"), f"interrupted by {stop}")
+        return False
+    finally:
+        ACTIVE.pop(host.name, None)
+        after = sw.system()
+        outcome = HostOutcome(status, before=before, after=after.current, generation=after.generation,
+                              revision=revision, error=reason or None)  # fmt: skip
+        outcome.details["reboot_needed"] = after.reboot_needed
+        if status is not HostStatus.SWITCHED:
+            sw.log(f"{status.value}: {reason}", error=True)
+        rec.record(host.name, outcome)
+        sw.remote(remote.append_journal({
+            "run": rec.report.id, "revision": revision, "toplevel": toplevel, "previous": before,
+            "deployer": holder["who"], "started": holder["since"],
+            "ended": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "result": status.value, "reason": reason or None,
+        }))  # fmt: skip
+        sw.remote(remote.release_lock(rec.report.id))
+
+
+def _switch(sw: Switch) -> tuple[HostStatus, str]:
+    boot_default = sw.safety.get("boot_default")
+    watchdog_s = int(sw.safety.get("watchdog_s", 60))
+    if boot_default:
+        ok, out = sw.remote(remote.arm_watchdog(watchdog_s, recorder().report.id))
+        if not ok:
+            return HostStatus.FAILED, f"could not arm the rollback watchdog: {out.strip()[-200:]}"
+    test = sw.rebuild("test")
+    if not test.ok:
+        meaning = EXIT_MEANING.get(test.returncode, "error")
+        reason = (
+            f"nixos-rebuild test exited {test.returncode} ({meaning}): {test.last_error_line()}"
+        )
+        return _roll_back(sw, boot_default, reason)
+    result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)))
+    if not result.reachable:
+        reason = (
+            f"SSH did not come back within {sw.safety.get('gate_timeout_s', 20)} s of activation"
+        )
+        if not boot_default:
+            return HostStatus.FAILED, f"{reason}; no earlier generation to return to"
+        return _await_watchdog(sw, boot_default, watchdog_s, reason)
+    if result.failed:
+        return _roll_back(sw, boot_default, "gate failed: " + "; ".join(result.failed))
+    ok, out = sw.remote(remote.disarm_watchdog()) if boot_default else (True, "DISARMED")
+    if "FIRED" in out:
+        return (
+            HostStatus.ROLLED_BACK,
+            f"the watchdog fired before the gate passed (raise watchdog_s above {watchdog_s} s)",
+        )
+    persist = sw.rebuild("boot")
+    if not persist.ok:
+        return _roll_back(
+            sw, boot_default, f"could not make it the boot default: {persist.last_error_line()}"
+        )
+    return HostStatus.SWITCHED, ""
+
+
+def _roll_back(sw: Switch, boot_default: str | None, reason: str) -> tuple[HostStatus, str]:
+    """Re-activate the boot default now, then disarm the watchdog."""
+    if not boot_default:
+        return HostStatus.FAILED, f"{reason}; no earlier generation to roll back to"
+    ok, _ = sw.remote(remote.rollback())
+    sw.remote(remote.disarm_watchdog())
+    current = sw.system().current
+    if current == boot_default:
+        return HostStatus.ROLLED_BACK, reason
+    if not ok:  # the connection may be gone: the watchdog is the last resort
+        return _await_watchdog(sw, boot_default, int(sw.safety.get("watchdog_s", 60)), reason)
+    return HostStatus.FAILED, f"{reason}; the rollback left it on {current}"
+
+
+def _await_watchdog(
+    sw: Switch, boot_default: str, watchdog_s: int, reason: str
+) -> tuple[HostStatus, str]:
+    """Wait for the watchdog to restore the boot default, then confirm it over a fresh connection."""
+    sw.log(f"waiting up to {watchdog_s + 60} s for the watchdog to restore the previous generation")
+    deadline = time.monotonic() + watchdog_s + 60
+    while time.monotonic() < deadline:
+        result = sw.gate(5)
+        if result.reachable and result.current == boot_default:
+            return (
+                HostStatus.ROLLED_BACK,
+                f"{reason}; the watchdog restored the previous generation",
+            )
+        gevent.sleep(2)
+    return HostStatus.FAILED, f"{reason}; the host did not come back within {watchdog_s + 60} s"
+
+
+def _lock_message(output: str) -> str:
+    line = next((x for x in output.splitlines() if x.startswith("LOCKED ")), "")
+    try:
+        holder = json.loads(line.removeprefix("LOCKED ").strip() or "{}")
+    except json.JSONDecodeError:
+        holder = {}
+    if not holder:
+        return f"could not take the deploy lock: {output.strip()[-200:] or 'no answer'}"
+    return (
+        f"another deploy holds the lock: {holder.get('who', '?')} since {holder.get('since', '?')} "
+        f"(run {holder.get('run', '?')}, revision {str(holder.get('revision', '?'))[:12]}); wait for it, "
+        f"or if it died: systemctl stop {remote.LOCK_UNIT} on the host"
+    )
