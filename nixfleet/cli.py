@@ -56,6 +56,26 @@ def lab_down() -> None:
         _fail(exc)
 
 
+@lab.command("stop")
+@click.argument("host")
+def lab_stop(host: str) -> None:
+    """Power one lab host off (it then refuses connections)."""
+    try:
+        manager.stop_host(LabPaths(LAB_DIR.resolve()), host)
+    except NixfleetError as exc:
+        _fail(exc)
+
+
+@lab.command("start")
+@click.argument("host")
+def lab_start(host: str) -> None:
+    """Boot a stopped lab host again, on its boot-default generation."""
+    try:
+        manager.start_host(LabPaths(LAB_DIR.resolve()), host)
+    except NixfleetError as exc:
+        _fail(exc)
+
+
 @lab.command("status")
 def lab_status() -> None:
     """Show each lab host's namespace, container and systemd state."""

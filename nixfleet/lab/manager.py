@@ -204,6 +204,32 @@ def _make_flake(paths: LabPaths) -> None:
     process.check([*git, "commit", "-q", "-m", "lab: initial fleet configuration"])
 
 
+def _known_host(paths: LabPaths, name: str) -> LabHost:
+    hosts = {h.name: h for h in load_hosts(paths.hosts_json)} if paths.hosts_json.exists() else {}
+    if name not in hosts:
+        raise NixfleetError(
+            f"lab: no host {name!r}; the lab has {', '.join(hosts) or 'none (lab up)'}"
+        )
+    return hosts[name]
+
+
+def stop_host(paths: LabPaths, name: str) -> None:
+    """Power one host off. Its address stays on the bridge and refuses connections, as a
+    machine that is switched off on a live network would not answer."""
+    host = _known_host(paths, name)
+    process.run(commands.ssh_exit_master(paths.ssh_config, host))
+    _stop_container(name)
+
+
+def start_host(paths: LabPaths, name: str) -> None:
+    """Boot one stopped host again; it comes up on its boot-default generation (lab.md: the
+    overlay keeps its state, /run starts empty)."""
+    host = _known_host(paths, name)
+    d = paths.host_dir(host.name)
+    process.spawn_detached(commands.host_boot(host, d, BOOT_SCRIPT), log=d / "console.log")
+    _wait_running(paths, host, (d / "host_key.pub").read_text())
+
+
 def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
     """Stop every lab host and remove every namespace, link, cgroup and process the lab made."""
     start = time.monotonic()
@@ -221,9 +247,6 @@ def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
         process.run(commands.netns_del(netns))
     if Path(f"/sys/class/net/{BRIDGE}").exists():
         process.run(commands.bridge_down())
-    for name in names:
-        for leftover in (Path("/run/systemd/nspawn/propagate") / name,):
-            shutil.rmtree(leftover, ignore_errors=True)
     log(f"lab down: {len(names)} hosts stopped in {time.monotonic() - start:.1f} s")
 
 
@@ -267,6 +290,8 @@ def _stop_container(name: str) -> None:
     for g in groups:
         for dirpath, _dirs, _files in os.walk(g, topdown=False):  # children before parents
             _rmdir(Path(dirpath))
+    # nspawn cannot remove this itself here (/run is not a tmpfs), and a new boot waits on it.
+    shutil.rmtree(Path("/run/systemd/nspawn/propagate") / name, ignore_errors=True)
 
 
 def _comm(pid: int) -> str:

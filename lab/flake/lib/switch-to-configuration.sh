@@ -63,6 +63,9 @@ fi
 [ "$action" = boot ] && exit 0
 
 rc=0
+# At boot (before sysinit.target) a blocking start would wait for the boot itself: queue instead.
+start="systemctl start"
+[ "$action" = boot-activate ] && start="systemctl start --no-block"
 if [ -n "$to_stop" ]; then
   log "stopping the following units:$to_stop"
   systemctl stop $to_stop || rc=4
@@ -73,15 +76,16 @@ log "activating the configuration..."
 ln -sfn "$out" /run/current-system.tmp && mv -T /run/current-system.tmp /run/current-system
 systemctl daemon-reload || { [ $rc = 0 ] && rc=3; }
 # sshd belongs to every generation (services.openssh.enable), so activation always ensures it runs.
-systemctl start ssh.service || true
+$start ssh.service || true
 if [ -n "$to_restart" ]; then
   log "restarting the following units:$to_restart"
   systemctl restart $to_restart || { [ $rc = 0 ] && rc=4; }
 fi
 if [ -n "$to_start" ]; then
   log "starting the following units:$to_start"
-  systemctl start $to_start || { [ $rc = 0 ] && rc=4; }
+  $start $to_start || { [ $rc = 0 ] && rc=4; }
 fi
+[ "$action" = boot-activate ] && exit $rc
 failed=$(systemctl list-units --state=failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
 if [ -n "$failed" ]; then
   log "warning: the following units failed: $failed"
