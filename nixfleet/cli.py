@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import click
 
+from nixfleet import fleet_inventory, outcome, process
+from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import manager
 from nixfleet.lab.topology import LabPaths
+from nixfleet.report import STATE_DIR, new_run_id
 
 LAB_DIR = Path(".lab")
 
@@ -24,6 +28,65 @@ def main() -> None:
       nixfleet lab status
       nixfleet lab down
     """
+
+
+@main.command()
+@click.option("-i", "--inventory", default="inventory/home.py", show_default=True,
+              help="The pyinfra inventory of the fleet.")  # fmt: skip
+@click.option("--limit", multiple=True, help="A host or group to deploy (repeatable).")
+@click.option("--data", multiple=True, help="Override host data, as pyinfra's --data k=v.")
+@click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
+def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbose: int) -> None:
+    """Deploy the fleet (pyinfra -y INVENTORY deploys/all.py) and exit with what came of it.
+
+    \b
+    Exit codes: 0 all ok or unchanged, 2 some hosts failed, 3 some rolled back (none failed),
+    5 only offline hosts were left out, 1 a tool or usage error.
+    \b
+    Examples:
+      nixfleet deploy -i inventory/lab.py
+      nixfleet deploy --limit laptop --limit servers
+    """
+    run_id = new_run_id()
+    argv = [str(Path(sys.executable).parent / "pyinfra"), "-y", *(["-" + "v" * verbose] if verbose else []),
+            inventory, "deploys/all.py"]  # fmt: skip
+    for item in limit:
+        argv += ["--limit", item]
+    for item in data:
+        argv += ["--data", item]
+    process.stream(argv, env={"NIXFLEET_RUN_ID": run_id})
+    report_file = STATE_DIR / "runs" / f"{run_id}.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else None
+    sys.exit(outcome.exit_code(report))
+
+
+@main.command()
+@click.option("-i", "--inventory", default="inventory/home.py", show_default=True,
+              help="The pyinfra inventory of the fleet.")  # fmt: skip
+@click.option("--limit", multiple=True, help="A host name, glob or group (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(inventory: str, limit: tuple[str, ...], as_json: bool) -> None:
+    """Show what a deploy would do to each host; touch nothing.
+
+    \b
+    Each host is unchanged, changed, offline or eval-error. For a changed host: the revision
+    old -> new, the units that would stop, restart or start, the package changes, and whether
+    a reboot would be needed.
+    \b
+    Examples:
+      nixfleet plan -i inventory/lab.py
+      nixfleet plan --limit servers --json
+    """
+    try:
+        hosts = fleet_inventory.load(inventory, limit)
+        batch = [str(d.get("flake_attr") or n) for n, d in hosts]
+        plans = process.parallel(lambda h: planning.plan_host(h[0], h[1], batch), hosts)
+    except NixfleetError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(planning.to_json(plans), indent=2, sort_keys=True))
+    else:
+        click.echo(planning.table(plans))
 
 
 @main.group()

@@ -50,6 +50,15 @@ def nixos_rebuild(
     return argv + list(extra)
 
 
+def build_toplevel(flake: FlakeRef) -> list[str]:
+    """Build a host's toplevel on the controller (Nix 2.8 has no --print-out-paths: use --json)."""
+    return [*NIX, "build", "--no-link", "--json", flake.toplevel_attr()]
+
+
+def closure(path: str) -> list[str]:
+    return ["nix-store", "-qR", path]
+
+
 def git_head(flake: str) -> list[str]:
     return ["git", "-C", flake, "rev-parse", "HEAD"]
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import gevent
 from gevent import subprocess as gsp
 
 from nixfleet.errors import NixfleetError
@@ -36,6 +37,17 @@ class Result:
         """The last non-empty stderr line, the one that usually says what went wrong."""
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
         return lines[-1] if lines else f"exit status {self.returncode}"
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """Run ``fn`` over ``items`` in greenlets, so their processes run at once; re-raise errors."""
+    jobs = [gevent.spawn(fn, item) for item in items]
+    gevent.joinall(jobs, raise_error=True)
+    return [job.value for job in jobs]
 
 
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -85,6 +97,21 @@ def check(argv: Sequence[str], **kwargs: Any) -> Result:
     if not result.ok:
         raise NixfleetError(f"{' '.join(argv[:3])} failed: {result.last_error_line()}")
     return result
+
+
+def stream(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> int:
+    """Run ``argv`` with this terminal's stdio and wait; SIGINT and SIGTERM are passed on to it
+    (so it can roll back and report) instead of killing us first."""
+    proc = gsp.Popen(list(argv), env=_env(env))
+    forward = {
+        sig: signal.signal(sig, lambda s, _f: proc.send_signal(s))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        return int(proc.wait())
+    finally:
+        for sig, old in forward.items():
+            signal.signal(sig, old)
 
 
 def spawn_detached(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None) -> int:

@@ -138,7 +138,8 @@ class Recorder:
     """Collects host outcomes during one pyinfra run and writes the report when it ends."""
 
     def __init__(self) -> None:
-        self.report = RunReport(new_run_id(), datetime.now(timezone.utc).isoformat())
+        run_id = os.environ.get("NIXFLEET_RUN_ID") or new_run_id()  # set by `nixfleet deploy`
+        self.report = RunReport(run_id, datetime.now(timezone.utc).isoformat())
         self.selected: set[str] = set()
         self.reached: set[str] = set()
         self.started_at: dict[str, float] = {}

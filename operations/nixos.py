@@ -14,9 +14,10 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 from pyinfra.context import host
 
-from facts.nixos import REVISIONS_DIR, FlakeCheckout, NixosSystem
+from facts.nixos import FlakeCheckout, NixosSystem
 from nixfleet import process
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
+from nixfleet.observed.nixos import record_revision
 from nixfleet.report import recorder
 from operations.switch import safe_switch
 
@@ -133,13 +134,7 @@ def _rebuild_step(
 
 
 def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> None:
-    """Remember which flake revision built ``toplevel``, for hosts whose toplevel cannot say."""
-    name = toplevel.rsplit("/", 1)[-1]
-    host.run_shell_command(
-        StringCommand(
-            f"mkdir -p {REVISIONS_DIR} && echo {shlex.quote(revision)} > {REVISIONS_DIR}/{name}"
-        )
-    )
+    host.run_shell_command(StringCommand(record_revision(toplevel, revision)))
 
 
 def rebuild_command(

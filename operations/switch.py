@@ -33,6 +33,7 @@ from nixfleet import process, remote
 from nixfleet.checks.context import Context
 from nixfleet.declared import Declared
 from nixfleet.models import HostOutcome, HostStatus, SystemState
+from nixfleet.observed.nixos import record_revision
 from nixfleet.report import recorder
 from operations.verify import GateResult, gate
 
@@ -200,6 +201,7 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
         return _roll_back(
             sw, boot_default, f"could not make it the boot default: {persist.last_error_line()}"
         )
+    sw.remote(record_revision(sw.toplevel, sw.revision))
     return HostStatus.SWITCHED, ""
 
 

@@ -10,9 +10,8 @@ import shutil
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import gevent
 
@@ -20,6 +19,7 @@ from nixfleet import process
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import commands, files
 from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, save_hosts
+from nixfleet.process import parallel
 
 REPO = Path(__file__).resolve().parents[2]
 BOOT_SCRIPT = REPO / "lab" / "bin" / "host-boot"
@@ -32,16 +32,6 @@ CGROUP_ROOTS = (
 REQUIRED_TOOLS = ("ip", "unshare", "systemd-nspawn", "ssh", "ssh-keygen", "ssh-keyscan", "nix",
                   "git", "syncthing", "restic")  # fmt: skip
 BOOT_TIMEOUT_S = 60.0
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def parallel(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """Run ``fn`` over ``items`` in greenlets; their processes run at once. Re-raises errors."""
-    jobs = [gevent.spawn(fn, item) for item in items]
-    gevent.joinall(jobs, raise_error=True)
-    return [job.value for job in jobs]
 
 
 def preflight() -> None:

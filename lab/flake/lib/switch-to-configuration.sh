@@ -74,6 +74,8 @@ fi
 log "activating the configuration..."
 "$out/activate" || rc=2
 ln -sfn "$out" /run/current-system.tmp && mv -T /run/current-system.tmp /run/current-system
+# A lab host's first generation stands for the system it was installed with and booted.
+[ -e /run/booted-system ] || ln -s "$out" /run/booted-system
 systemctl daemon-reload || { [ $rc = 0 ] && rc=3; }
 # sshd belongs to every generation (services.openssh.enable), so activation always ensures it runs.
 $start ssh.service || true

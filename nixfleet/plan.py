@@ -1,0 +1,187 @@
+"""The fleet plan: what a deploy would do to each host, found without touching any host.
+
+Per host: ``unchanged``, ``changed``, ``offline`` or ``eval-error``. For a changed host: the
+package changes between its current closure and the new one, the units that would stop, restart
+or start (from the unit files, as switch-to-configuration decides), the configuration revision
+old → new, and whether a reboot would be needed. The new closures are built on the controller;
+the hosts are only read, over one SSH connection each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nixfleet import flake, nix, process
+from nixfleet.errors import NixfleetError
+from nixfleet.observed.nixos import SYSTEM_SCRIPT, parse_system
+from nixfleet.settings import HostSettings
+
+PROBE = f"""echo '@@@ system'; {SYSTEM_SCRIPT}
+c=$(readlink /run/current-system)
+echo '@@@ closure'; [ -n "$c" ] && nix-store -qR "$c" 2>/dev/null
+echo '@@@ units'; [ -n "$c" ] && [ -d "$c/etc/systemd/system" ] && (cd "$c/etc/systemd/system" && for f in *; do [ -f "$f" ] && echo "$(sha256sum < "$f" | cut -c1-64) $f"; done)
+echo '@@@ active'; systemctl list-units --all --plain --no-legend --no-pager --state=active,activating,reloading 2>/dev/null | awk '{{print $1}}'
+echo '@@@ booted'; for f in kernel initrd kernel-modules; do readlink -f /run/booted-system/$f 2>/dev/null || echo; done
+true"""
+UNITS = "etc/systemd/system"
+_VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*(?:-.*)?)$")
+
+
+@dataclass
+class HostPlan:
+    host: str
+    status: str  # unchanged | changed | offline | eval-error
+    reason: str = ""
+    current: str | None = None
+    desired: str | None = None
+    revision: dict[str, str | None] = field(default_factory=dict)
+    packages: dict[str, list[str]] = field(default_factory=dict)
+    units: dict[str, list[str]] = field(default_factory=dict)
+    reboot_needed: bool | None = None
+
+
+def _sections(stdout: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in stdout.splitlines():
+        if line.startswith("@@@ "):
+            current = found.setdefault(line[4:].strip(), [])
+        else:
+            current.append(line)
+    return found
+
+
+def package_changes(old: Iterable[str], new: Iterable[str]) -> dict[str, list[str]]:
+    """Compare two closures (store paths) by package name and version.
+
+    >>> package_changes(["/nix/store/a-openssl-3.0.1", "/nix/store/b-zsh-5.9"],
+    ...                 ["/nix/store/c-openssl-3.0.2", "/nix/store/d-git-2.39.5"])
+    {'added': ['git-2.39.5'], 'removed': ['zsh-5.9'], 'changed': ['openssl: 3.0.1 -> 3.0.2']}
+    """
+
+    def index(paths: Iterable[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for p in paths:
+            base = p.rsplit("/", 1)[-1].split("-", 1)[-1]
+            m = _VERSIONED.match(base)
+            name, version = (m["name"], m["version"]) if m else (base, "")
+            out.setdefault(name, set()).add(version)
+        return out
+
+    a, b = index(old), index(new)
+    added = sorted(f"{n}-{'/'.join(sorted(b[n]))}".rstrip("-") for n in b.keys() - a.keys())
+    removed = sorted(f"{n}-{'/'.join(sorted(a[n]))}".rstrip("-") for n in a.keys() - b.keys())
+    changed = sorted(f"{n}: {'/'.join(sorted(a[n]))} -> {'/'.join(sorted(b[n]))}"
+                     for n in a.keys() & b.keys() if a[n] != b[n])  # fmt: skip
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def unit_changes(old: dict[str, str], new: dict[str, str], wanted: set[str], active: set[str],
+                 no_restart: set[str]) -> dict[str, list[str]]:  # fmt: skip
+    """What switch-to-configuration would do, from the units' content hashes.
+
+    >>> unit_changes({"a.service": "1", "b.service": "1"}, {"a.service": "2", "c.timer": "1"},
+    ...              wanted={"c.timer"}, active={"a.service", "b.service"}, no_restart=set())
+    {'stop': ['b.service'], 'restart': ['a.service'], 'start': ['c.timer']}
+    """
+    stop = sorted(u for u in old.keys() - new.keys() if u in active)
+    restart, start = [], []
+    for unit in sorted(new):
+        if unit.endswith("@.service"):
+            continue
+        if unit not in old:
+            if unit in wanted:
+                start.append(unit)
+        elif old[unit] != new[unit]:
+            if unit in active and unit not in no_restart:
+                restart.append(unit)
+            elif unit not in active and unit in wanted:
+                start.append(unit)
+    return {"stop": stop, "restart": restart, "start": start}
+
+
+def _local_units(toplevel: Path) -> tuple[dict[str, str], set[str], set[str]]:
+    units, wanted, no_restart = {}, set(), set()
+    directory = toplevel / UNITS
+    if directory.is_dir():
+        for f in directory.iterdir():
+            if f.is_file() and not f.is_symlink():
+                data = f.read_bytes()
+                units[f.name] = hashlib.sha256(data).hexdigest()
+                if b"X-RestartIfChanged=false" in data:
+                    no_restart.add(f.name)
+            elif f.is_dir() and f.name.endswith(".wants"):
+                wanted |= {w.name for w in f.iterdir()}
+    return units, wanted, no_restart
+
+
+def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
+    """Plan one host (safe to run for every host at once, in greenlets)."""
+    settings = HostSettings.from_data(name, data)
+    try:
+        desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
+    except NixfleetError as error:
+        return HostPlan(name, "eval-error", str(error))
+    probe = process.run([*settings.ssh.fresh_argv(connect_timeout=3), PROBE], timeout=60)
+    if probe.returncode == 255:
+        return HostPlan(name, "offline", probe.last_error_line(), desired=desired.toplevel)
+    found = _sections(probe.stdout)
+    system = parse_system(found.get("system", []))
+    plan = HostPlan(name, "unchanged", current=system.current, desired=desired.toplevel,
+                    revision={"old": system.revision, "new": desired.revision or None})  # fmt: skip
+    if system.current == desired.toplevel:
+        return plan
+    plan.status = "changed"
+    built = process.run(nix.build_toplevel(settings.flake))
+    if not built.ok:
+        plan.reason = f"build failed: {built.last_error_line()}"
+        return plan
+    new = Path(json.loads(built.stdout)[0]["outputs"]["out"])
+    closure = process.run(nix.closure(str(new))).stdout.split()
+    plan.packages = package_changes(found.get("closure", []), closure)
+    old_units = {u: h for h, _, u in (line.partition(" ") for line in found.get("units", [])) if u}
+    units, wanted, no_restart = _local_units(new)
+    plan.units = unit_changes(old_units, units, wanted, set(found.get("active", [])), no_restart)
+    booted = [line.strip() for line in found.get("booted", [])]
+    if any(booted):
+        mine = [str((new / f).resolve()) for f in ("kernel", "initrd", "kernel-modules")]
+        plan.reboot_needed = booted != mine
+    return plan
+
+
+def to_json(plans: list[HostPlan]) -> dict[str, Any]:
+    return {"hosts": {p.host: asdict(p) for p in plans}}
+
+
+def table(plans: list[HostPlan]) -> str:
+    """The plan for people: one line per host, details under changed hosts."""
+    counts: dict[str, int] = {}
+    for p in plans:
+        counts[p.status] = counts.get(p.status, 0) + 1
+    lines = ["nixfleet plan: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
+    for p in sorted(plans, key=lambda p: p.host):
+        lines.append(f"  {p.host:<10} {p.status:<10} {p.reason}".rstrip())
+        if p.status != "changed":
+            continue
+        old, new = (
+            (p.revision.get("old") or "unknown")[:12],
+            (p.revision.get("new") or "unknown")[:12],
+        )
+        lines.append(f"    revision  {old} -> {new}")
+        for action in ("stop", "restart", "start"):
+            if p.units.get(action):
+                lines.append(f"    {action:<9} {' '.join(p.units[action])}")
+        pk = p.packages
+        if pk:
+            lines.append(f"    packages  {len(pk['changed'])} changed, {len(pk['added'])} added, "
+                         f"{len(pk['removed'])} removed" + "".join(f"; {c}" for c in pk["changed"][:5]))  # fmt: skip
+        lines.append(
+            f"    reboot    {'needed' if p.reboot_needed else 'not needed' if p.reboot_needed is False else 'unknown'}"
+        )
+    return "\n".join(lines)
