@@ -23,7 +23,6 @@ from operations import nixos, verify
 prepared = prepare(state, host, deploying=True)
 settings = prepared.settings
 desired = prepared.desired
-assert desired is not None and prepared.revision is not None  # deploying: errors were raised
 
 
 def rebuild_argv(action: Action) -> list[str]:
@@ -37,35 +36,41 @@ def rebuild_argv(action: Action) -> list[str]:
     )
 
 
-if settings.flake_checkout:
-    nixos.push_flake(
-        name=f"Send the flake to {settings.flake_checkout}",
-        bundle=flake.bundle(settings.flake.path, STATE_DIR / "cache"),
-        revision=prepared.revision,
-        path=settings.flake_checkout,
+if desired is None or prepared.revision is None:
+    # Only with --dry (a real run stops before touching anything): the plan names the error.
+    nixos.rebuild(name="nixos-rebuild", argv=[], toplevel="", error=prepared.error)
+else:
+    if settings.flake_checkout:
+        nixos.push_flake(
+            name=f"Send the flake to {settings.flake_checkout}",
+            bundle=flake.bundle(settings.flake.path, STATE_DIR / "cache"),
+            revision=prepared.revision,
+            path=settings.flake_checkout,
+        )
+    safe = settings.safe_switch and settings.action is Action.SWITCH
+    nixos.rebuild(
+        name=f"nixos-rebuild {settings.action.value}",
+        argv=rebuild_argv(settings.action),
+        toplevel=desired.toplevel,
+        revision=desired.revision,
+        action=settings.action.value,
+        env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
+        safety={
+            "test_argv": rebuild_argv(Action.TEST),
+            "boot_argv": rebuild_argv(Action.BOOT),
+            "ssh_argv": settings.ssh.fresh_argv(),
+            "watchdog_s": settings.watchdog_s,
+            "gate_timeout_s": settings.gate_timeout_s,
+            "gates": list(settings.gates),
+            "declared": desired.declared,
+            "reboot": settings.reboot,
+        }
+        if safe
+        else None,
     )
-nixos.rebuild(
-    name=f"nixos-rebuild {settings.action.value}",
-    argv=rebuild_argv(settings.action),
-    toplevel=desired.toplevel,
-    revision=desired.revision,
-    action=settings.action.value,
-    env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
-    safety={
-        "test_argv": rebuild_argv(Action.TEST),
-        "boot_argv": rebuild_argv(Action.BOOT),
-        "ssh_argv": settings.ssh.fresh_argv(),
-        "watchdog_s": settings.watchdog_s,
-        "gate_timeout_s": settings.gate_timeout_s,
-        "gates": list(settings.gates),
-        "declared": desired.declared,
-    }
-    if settings.safe_switch and settings.action is Action.SWITCH
-    else None,
-)
-if host.data.get("verify_after_deploy", True):
-    verify.data_layer(
-        name="Verify the data layer",
-        declared=desired.declared,
-        context=prepared.verify_context(host.data.dict()),
-    )
+    if host.data.get("verify_after_deploy", True):
+        verify.data_layer(
+            name="Verify the data layer",
+            declared=desired.declared,
+            context=prepared.verify_context(host.data.dict()),
+        )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pyinfra import logger
 from pyinfra.api.host import Host
 from pyinfra.api.state import State
 
@@ -52,13 +53,15 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
         for h in run.selected_hosts(state)
         if h.data.get("flake") == data.get("flake")
     ]
-    if deploying and not settings.allow_dirty:
+    planning = run.is_dry_run()
+    if deploying and not settings.allow_dirty and not planning:
         flake.refuse_dirty(settings.flake.path)
     try:
         desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
     except NixfleetError as error:
-        if deploying:
+        if deploying and not planning:
             raise  # nothing is touched anywhere when one host's configuration does not evaluate
+        host.log_styled(f"eval-error: {error}", fg="red", log_func=logger.error)
         return Prepared(settings, recorder, None, str(error), None)
     revision = flake.revision(settings.flake.path)
     run.describe(recorder, settings.flake.path, settings.action.value, revision)

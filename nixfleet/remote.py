@@ -90,6 +90,20 @@ def rollback() -> str:
     return _activate_boot_default("nixfleet-rollback")
 
 
+def schedule_reboot(policy: str) -> str | None:
+    """The command that carries out a reboot policy, or None for ``never``.
+
+    >>> schedule_reboot("02:00-05:00")
+    "systemd-run -q --unit=nixfleet-reboot --on-calendar='*-*-* 02:00:00' systemctl reboot"
+    """
+    if policy == "now":
+        return "systemd-run -q --unit=nixfleet-reboot --on-active=10s systemctl reboot"
+    if "-" in policy:
+        start = policy.split("-", 1)[0]
+        return f"systemd-run -q --unit=nixfleet-reboot --on-calendar={shlex.quote(f'*-*-* {start}:00')} systemctl reboot"
+    return None
+
+
 def append_journal(entry: dict[str, Any]) -> str:
     """Append one JSON line to the host's deployment journal."""
     line = shlex.quote(json.dumps(entry, sort_keys=True))

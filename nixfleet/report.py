@@ -69,6 +69,8 @@ def summary(report: RunReport) -> str:
         detail = o.error or (
             f"{_short(o.before)} -> {_short(o.after)}" if o.status is HostStatus.SWITCHED else ""
         )
+        if o.details.get("reboot"):
+            detail += f"; reboot {o.details['reboot']}"
         lines.append(
             f"  {name:<10} {o.status.value:<11} {gen:<8} {o.duration_s:>5.1f} s  {detail}".rstrip()
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from pyinfra.api.host import Host
 from pyinfra.api.state import BaseStateCallback, State
 
@@ -35,6 +37,12 @@ def attach(state: State, host: Host) -> Recorder:
 def describe(rec: Recorder, flake: str, action: str, revision: str) -> None:
     """Name what the run deploys, for the report."""
     rec.report.flake, rec.report.action, rec.report.revision = flake, action, revision
+
+
+def is_dry_run() -> bool:
+    """Whether pyinfra was started with ``--dry`` (a plan: nothing will execute). pyinfra keeps
+    this flag to its CLI, so it is read from the command line."""
+    return "--dry" in sys.argv[1:]
 
 
 def selected_hosts(state: State) -> list[Host]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Action, FlakeRef
@@ -27,6 +29,8 @@ class HostSettings:
     + gate_timeout_s: how long the gate waits for a fresh SSH connection after activation
     + gates: check ids (besides nixos.current-system and systemd.failed-units) that must pass
     + allow_dirty: deploy from a flake with uncommitted changes
+    + reboot: when a switch needs a reboot: ``never`` (default), ``now``, or a window
+      ``"HH:MM-HH:MM"``; with ``reboot_apply = False`` (the lab) it is only reported
     """
 
     name: str
@@ -42,6 +46,7 @@ class HostSettings:
     gate_timeout_s: int = 20
     gates: tuple[str, ...] = ()
     allow_dirty: bool = False
+    reboot: dict[str, Any] = field(default_factory=lambda: {"policy": "never", "apply": True})
 
     @classmethod
     def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:
@@ -81,7 +86,25 @@ class HostSettings:
             gate_timeout_s=_positive(name, "gate_timeout_s", data.get("gate_timeout_s", 20)),
             gates=tuple(str(g) for g in data.get("gates") or ()),  # type: ignore[attr-defined]
             allow_dirty=bool(data.get("allow_dirty", False)),
+            reboot={
+                "policy": reboot_policy(name, data.get("reboot", "never")),
+                "apply": bool(data.get("reboot_apply", True)),
+            },  # fmt: skip
         )
+
+
+def reboot_policy(host: str, value: object) -> str:
+    """``never``, ``now`` or ``HH:MM-HH:MM``.
+
+    >>> reboot_policy("nas", "02:00-04:30")
+    '02:00-04:30'
+    """
+    text = str(value)
+    if text in ("never", "now") or re.fullmatch(r"\d{2}:\d{2}-\d{2}:\d{2}", text):
+        return text
+    raise NixfleetError(
+        f"{host}: reboot {text!r} is not never, now or a window like 02:00-05:00; fix `reboot` in its data"
+    )
 
 
 def _positive(host: str, key: str, value: object) -> int:

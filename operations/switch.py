@@ -154,6 +154,8 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
         outcome = HostOutcome(status, before=before, after=after.current, generation=after.generation,
                               revision=revision, error=reason or None)  # fmt: skip
         outcome.details["reboot_needed"] = after.reboot_needed
+        if status is HostStatus.SWITCHED and after.reboot_needed:
+            outcome.details["reboot"] = _reboot(sw, safety.get("reboot") or {})
         if status is not HostStatus.SWITCHED:
             sw.log(f"{status.value}: {reason}", error=True)
         rec.record(host.name, outcome)
@@ -203,6 +205,20 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
         )
     sw.remote(record_revision(sw.toplevel, sw.revision))
     return HostStatus.SWITCHED, ""
+
+
+def _reboot(sw: Switch, reboot: dict[str, Any]) -> str:
+    """Carry out the host's reboot policy (or only report it, as the lab does)."""
+    policy = str(reboot.get("policy", "never"))
+    command = remote.schedule_reboot(policy)
+    if command is None:
+        return "needed; policy never: reboot by hand"
+    if not reboot.get("apply", True):
+        return f"needed; policy {policy}: only reported here"
+    ok, out = sw.remote(command)
+    return (
+        f"needed; {'scheduled' if ok else 'could not schedule: ' + out.strip()[-100:]} ({policy})"
+    )
 
 
 def _roll_back(sw: Switch, boot_default: str | None, reason: str) -> tuple[HostStatus, str]:

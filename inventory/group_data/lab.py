@@ -8,3 +8,8 @@ nixos_rebuild = "lab/bin/nixos-rebuild"
 prometheus_textfile = ".fleet/node-exporter/nixfleet.prom"
 # The command a finding suggests for redeploying a host.
 deploy_hint = "pyinfra -y inventory/lab.py deploys/all.py"
+# The lab only reports when a reboot would be needed; it never reboots a host.
+reboot_apply = False
+# Shorter safety timers than on a real fleet: lab hosts activate in about a second.
+watchdog_s = 30
+gate_timeout_s = 10

@@ -35,6 +35,13 @@ let
         serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/false"; };
       };
     } else { })
+    // (if hasFault "slow-unit" then {
+      nixfleet-lab-slow = {
+        description = "nixfleet lab fault: a unit that takes 6 s to start";
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/sleep 6"; };
+      };
+    } else { })
     // (if hasFault "break-ssh" then {
       nixfleet-lab-break-ssh = {
         description = "nixfleet lab fault: sshd stops accepting new connections";
