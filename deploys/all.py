@@ -18,8 +18,9 @@ from nixfleet import flake, nix
 from nixfleet.models import Action
 from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
-from operations import nixos, verify
+from operations import nixos, switch, verify
 
+switch.install_interrupt_handlers()  # Ctrl-C / SIGTERM roll back hosts mid-switch, then report
 prepared = prepare(state, host, deploying=True)
 settings = prepared.settings
 desired = prepared.desired

@@ -149,6 +149,8 @@ class Recorder:
         self.deploying = False
         self.verifications: dict[str, HostVerification] = {}
         self.textfile: Path | None = None
+        self.interrupted: str | None = None
+        self._finished = False
         atexit.register(self.finish)
 
     def host_started(self, name: str) -> None:
@@ -168,8 +170,9 @@ class Recorder:
             self.verifications[verification.host] = verification
 
     def finish(self) -> None:
-        if not self.executing:
+        if not self.executing or self._finished:
             return
+        self._finished = True
         if self.verifications:
             data = verify_json(self.verifications)
             _atomic_write(
@@ -187,7 +190,12 @@ class Recorder:
 
     def _finish_deploy(self) -> None:
         for name in sorted(self.selected - set(self.report.hosts)):
-            if name in self.reached:
+            if name in self.reached and self.interrupted:
+                outcome = HostOutcome(
+                    HostStatus.FAILED,
+                    error=f"interrupted by {self.interrupted} before its switch; still on its previous generation",
+                )
+            elif name in self.reached:
                 outcome = HostOutcome(
                     HostStatus.FAILED,
                     error="an operation before the rebuild failed; see the log above",

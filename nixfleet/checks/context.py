@@ -46,6 +46,8 @@ class Context:
     deploy_hint: str = "pyinfra inventory/home.py deploys/all.py"
     # After `nixos-rebuild test` (the safe switch's gate) the boot default is still the old one.
     expect_boot_default: bool = True
+    # Units that had already failed before a switch: not that switch's doing.
+    failed_before: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

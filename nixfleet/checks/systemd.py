@@ -15,7 +15,8 @@ def owned_elsewhere(s: Subjects) -> set[str]:
 
 
 def failed_units(s: Subjects) -> Check:
-    failed = [u for u in s.observed.failed_units if u not in owned_elsewhere(s)]
+    ignored = owned_elsewhere(s) | s.context.failed_before
+    failed = [u for u in s.observed.failed_units if u not in ignored]
     problems = [Problem(u, f"{u} failed; see journalctl -u {u}") for u in failed]
     if len(failed) > 1:
         problems[0] = Problem(

@@ -129,7 +129,8 @@ class Lab:
         """Commit ``overrides.json`` (the flake's fault and settings knobs); return the revision."""
         (self.paths.flake / "overrides.json").write_text(json.dumps(overrides, indent=2))
         self.git("add", "overrides.json")
-        self.git("commit", "-q", "-m", message)
+        if self.git("status", "--porcelain", "--untracked-files=no").strip():
+            self.git("commit", "-q", "-m", message)
         return self.git("rev-parse", "HEAD").strip()
 
     def built_toplevel(self, host: str) -> str:
