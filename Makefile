@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYINFRA := $(BIN)/pyinfra
 
-.PHONY: setup machine venv demo test lint unit lab-test lab-up lab-down lab-status clean
+.PHONY: setup machine venv demo test lint unit check vagrant-validate lab-test infra dry-run plan \
+	lab-up lab-down lab-status clean
 
 setup: machine venv
 
@@ -27,8 +28,9 @@ demo: setup
 	$(PYINFRA) -y inventory/lab.py deploys/all.py
 	$(PYINFRA) -y inventory/lab.py deploys/verify.py
 
-## test: lint, types, unit tests, then the lab end-to-end tests (they start and stop the lab).
-test: setup lint unit lab-test
+## test: lint, types, unit tests, the offline flake check, vagrant validate, then the lab
+## end-to-end tests (they start and stop the lab; they include the infra suite and the dry-run).
+test: setup lint unit check vagrant-validate lab-test
 
 lint: venv
 	$(BIN)/ruff check .
@@ -38,8 +40,27 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -q tests/unit nixfleet facts operations
 
+## check: offline, every host of inventory/home.py maps to an output of the lab flake that evaluates.
+check: venv
+	$(BIN)/nixfleet check -i inventory/home.py --flake lab/flake
+
+vagrant-validate:
+	vagrant validate --ignore-provider
+	VAGRANT_DEFAULT_PROVIDER=libvirt vagrant validate
+
 lab-test: setup
 	$(BIN)/pytest -q tests/lab
+
+## infra: the testinfra suite against the running lab (make lab-up && make demo first).
+infra: venv
+	$(BIN)/pytest -q tests/infra --ssh-config=.lab/ssh_config
+
+## dry-run: what a deploy to the running lab would change (pyinfra --dry --json), saved as JSON.
+dry-run: venv
+	$(BIN)/nixfleet dry-run -i inventory/lab.py
+
+plan: venv
+	$(BIN)/nixfleet plan -i inventory/lab.py
 
 lab-up: setup
 	$(BIN)/nixfleet lab up

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from pyinfra.api.command import QuoteString, StringCommand
@@ -10,8 +11,16 @@ from typing_extensions import override
 
 from nixfleet.models import SystemState
 from nixfleet.observed.nixos import REVISIONS_DIR, SYSTEM_SCRIPT, parse_system
+from nixfleet.remote import read_lock
 
-__all__ = ["REVISIONS_DIR", "FlakeCheckout", "NixosCurrentSystem", "NixosSystem", "parse_system"]
+__all__ = [
+    "REVISIONS_DIR",
+    "DeployLock",
+    "FlakeCheckout",
+    "NixosCurrentSystem",
+    "NixosSystem",
+    "parse_system",
+]
 
 
 class NixosSystem(FactBase[SystemState]):
@@ -62,6 +71,31 @@ class NixosCurrentSystem(FactBase[str | None]):
     def process(self, output: list[str]) -> str | None:
         value = output[0].strip() if output else ""
         return value or None
+
+
+class DeployLock(FactBase[dict[str, str]]):
+    """
+    Returns who holds the host's nixfleet deploy lock (run, who, since, revision), or ``{}``.
+
+    .. code:: python
+
+        {"run": "20261125T215050Z-a735c0", "who": "root@controller", "since": "…", "revision": "…"}
+    """
+
+    default = dict
+
+    @override
+    def command(self) -> str:
+        return read_lock()
+
+    @override
+    def process(self, output: list[str]) -> dict[str, str]:
+        text = "\n".join(output).strip()
+        try:
+            data = json.loads(text) if text else {}
+        except json.JSONDecodeError:
+            data = {"who": "unknown (unreadable lock record)"}
+        return {str(k): str(v) for k, v in data.items()}
 
 
 class FlakeCheckout(FactBase[dict[str, str]]):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from nixfleet import fleet_inventory, outcome, process
+from nixfleet import fleet_inventory, offline, outcome, process
 from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import manager
@@ -87,6 +87,61 @@ def plan(inventory: str, limit: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps(planning.to_json(plans), indent=2, sort_keys=True))
     else:
         click.echo(planning.table(plans))
+
+
+@main.command("check")
+@click.option("-i", "--inventory", default="inventory/home.py", show_default=True)
+@click.option(
+    "--flake",
+    "flake_path",
+    default=None,
+    help="Check against this flake instead of the hosts' `flake` data.",
+)
+def check_flake(inventory: str, flake_path: str | None) -> None:
+    """Offline: every host of the inventory maps to a flake output, and each evaluates.
+
+    \b
+    Examples:
+      nixfleet check                                # your fleet and flake
+      nixfleet check -i inventory/home.py --flake lab/flake
+    """
+    try:
+        results = offline.check(fleet_inventory.load(inventory), flake_path)
+    except NixfleetError as exc:
+        _fail(exc)
+    for r in results:
+        click.echo(
+            f"{r.host:<10} {'ok   ' if r.ok else 'ERROR'} nixosConfigurations.{r.attr}: {r.message}"
+        )
+    if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+@main.command("dry-run")
+@click.option("-i", "--inventory", default="inventory/home.py", show_default=True)
+@click.option("--output", default=str(STATE_DIR / "dry-run.json"), show_default=True)
+def dry_run(inventory: str, output: str) -> None:
+    """`pyinfra --dry --json INVENTORY deploys/all.py`: save the plan, print which hosts change."""
+    argv = [
+        str(Path(sys.executable).parent / "pyinfra"),
+        "--dry",
+        "--json",
+        inventory,
+        "deploys/all.py",
+    ]
+    result = process.run(argv)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(result.stdout)
+    try:
+        plan = json.loads(result.stdout)["plan"]
+    except (ValueError, KeyError):
+        click.echo(f"error: pyinfra --dry failed: {result.last_error_line()}", err=True)
+        sys.exit(1)
+    changing = sorted({h for op in plan if str(op.get("name", "")).startswith("nixos-rebuild")
+                       for h in op.get("hosts_with_change", [])})  # fmt: skip
+    click.echo(f"would change: {' '.join(changing) if changing else 'nothing'}  (plan: {output})")
+    if result.returncode != 0:
+        sys.exit(result.returncode)
 
 
 @main.group()

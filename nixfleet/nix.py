@@ -10,6 +10,15 @@ from nixfleet.models import Action, FlakeRef
 NIX = ["nix", "--extra-experimental-features", "nix-command flakes"]
 
 
+def local_flake(path: str) -> str:
+    """A flake reference Nix reads as a local path (``lab/flake`` alone would be a registry name).
+
+    >>> local_flake("lab/flake"), local_flake(".lab/flake"), local_flake("github:o/r")
+    ('./lab/flake', '.lab/flake', 'github:o/r')
+    """
+    return path if path.startswith(("/", ".")) or ":" in path else f"./{path}"
+
+
 def eval_hosts(flake: str, attrs: Sequence[str], expression: str) -> list[str]:
     """Evaluate ``expression`` (a function of one ``nixosConfigurations`` entry) for each host, in
     one ``nix eval`` process, giving ``{"<host>": <value>}``.

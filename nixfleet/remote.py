@@ -41,6 +41,24 @@ def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
     )
 
 
+def lock_message(holder: dict[str, Any]) -> str:
+    """The one-line error for a host whose deploy lock another run holds.
+
+    >>> lock_message({"who": "alice@laptop", "since": "2026-11-25T21:00:00+00:00", "run": "r1", "revision": "b9a5"})[:60]
+    'another deploy holds the lock: alice@laptop since 2026-11-25'
+    """
+    return (
+        f"another deploy holds the lock: {holder.get('who', '?')} since {holder.get('since', '?')} "
+        f"(run {holder.get('run', '?')}, revision {str(holder.get('revision', '?'))[:12]}); wait for it, "
+        f"or if it died: systemctl stop {LOCK_UNIT} on the host"
+    )
+
+
+def read_lock() -> str:
+    """Print the holder record if the deploy lock is held (nothing otherwise)."""
+    return f"systemctl is-active -q {LOCK_UNIT}.service && cat {HOLDER_FILE} 2>/dev/null; true"
+
+
 def release_lock(run_id: str) -> str:
     """Release the lock if this run holds it (another run's lock is left alone)."""
     mine = shlex.quote(f'"run": "{run_id}"')

@@ -10,6 +10,7 @@ from typing import Any
 
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Action, FlakeRef
+from nixfleet.nix import local_flake
 from nixfleet.ssh import SshTarget
 
 
@@ -74,7 +75,7 @@ class HostSettings:
         checkout = data.get("flake_checkout", "/etc/nixos")
         return cls(
             name=name,
-            flake=FlakeRef(flake, str(data.get("flake_attr") or name)),
+            flake=FlakeRef(local_flake(flake), str(data.get("flake_attr") or name)),
             action=Action(action_name),
             ssh=SshTarget.from_data(name, data),
             nixos_rebuild=str(data.get("nixos_rebuild") or "nixos-rebuild"),

@@ -14,10 +14,11 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 from pyinfra.context import host
 
-from facts.nixos import FlakeCheckout, NixosSystem
+from facts.nixos import DeployLock, FlakeCheckout, NixosSystem
 from nixfleet import process
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
 from nixfleet.observed.nixos import record_revision
+from nixfleet.remote import lock_message
 from nixfleet.report import recorder
 from operations.switch import safe_switch
 
@@ -188,6 +189,12 @@ def rebuild(
     act = Action(action)
     if error:
         yield FunctionCommand(_fail, (error,), {})
+        return
+    lock = host.get_fact(DeployLock)
+    if lock.get("run") and lock.get("run") != recorder().report.id:
+        yield FunctionCommand(
+            _fail, (lock_message(lock),), {}
+        )  # even if it already runs `toplevel`
         return
     system = SystemState.coerce(host.get_fact(NixosSystem))
     running = system.current if act.activates else system.profile

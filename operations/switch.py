@@ -268,8 +268,4 @@ def _lock_message(output: str) -> str:
         holder = {}
     if not holder:
         return f"could not take the deploy lock: {output.strip()[-200:] or 'no answer'}"
-    return (
-        f"another deploy holds the lock: {holder.get('who', '?')} since {holder.get('since', '?')} "
-        f"(run {holder.get('run', '?')}, revision {str(holder.get('revision', '?'))[:12]}); wait for it, "
-        f"or if it died: systemctl stop {remote.LOCK_UNIT} on the host"
-    )
+    return remote.lock_message(holder)

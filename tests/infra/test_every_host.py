@@ -1,0 +1,38 @@
+"""Every host: sshd answers, it runs its boot default, no unit failed, only declared ports open."""
+
+from __future__ import annotations
+
+ROLE = "all"
+
+
+def test_sshd_is_listening(host, fleet_host) -> None:
+    assert host.socket("tcp://22").is_listening, f"{fleet_host.name}: nothing listens on port 22"
+
+
+def test_the_current_system_is_the_boot_default(host, fleet_host) -> None:
+    current = host.check_output("readlink -f /run/current-system")
+    boot = host.check_output("readlink -f /nix/var/nix/profiles/system")
+    assert current == boot, f"{fleet_host.name} runs {current} but boots {boot}"
+
+
+def test_no_unit_failed(host, fleet_host) -> None:
+    failed = host.check_output(
+        "systemctl list-units --failed --plain --no-legend | awk '{print $1}'"
+    )
+    assert failed == "", f"{fleet_host.name}: failed units: {failed.split()}"
+
+
+def test_only_declared_ports_listen(host, fleet_host) -> None:
+    declared = {f"tcp:{p}" for p in fleet_host.declared.tcp_ports} | {
+        f"udp:{p}" for p in fleet_host.declared.udp_ports
+    }
+    undeclared = []
+    for url in host.socket.get_listening_sockets():
+        proto, _, rest = url.partition("://")
+        address, _, port = rest.rpartition(":")
+        if proto in ("tcp", "udp") and not address.startswith("127.") and address not in ("::1",) \
+                and f"{proto}:{port}" not in declared:  # fmt: skip
+            undeclared.append(url)
+    assert not undeclared, (
+        f"{fleet_host.name}: listening but not declared in the firewall: {undeclared}"
+    )
