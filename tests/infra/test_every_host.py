@@ -36,3 +36,16 @@ def test_only_declared_ports_listen(host, fleet_host) -> None:
     assert not undeclared, (
         f"{fleet_host.name}: listening but not declared in the firewall: {undeclared}"
     )
+
+
+def test_secrets_have_their_declared_owner_and_mode(host, fleet_host) -> None:
+    wrong = []
+    for secret in fleet_host.declared.secrets.values():
+        f = host.file(secret.path)
+        if not f.exists or f.size == 0:
+            wrong.append(f"{secret.path} is missing or empty")
+        elif f.mode != int(secret.mode, 8) or (f.user, f.group) != (secret.owner, secret.group):
+            wrong.append(
+                f"{secret.path} is {oct(f.mode)} {f.user}:{f.group}, declared {secret.mode} {secret.owner}:{secret.group}"
+            )
+    assert not wrong, f"{fleet_host.name}: {'; '.join(wrong)}"
