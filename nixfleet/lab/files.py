@@ -14,6 +14,9 @@ ALWAYS_MASKED = (
     "getty@tty1.service",
     "console-getty.service",
     "systemd-networkd-wait-online.service",
+    # root's per-user manager, started by every SSH login; under the load of many hosts booting
+    # at once it times out and leaves the host degraded, and no lab login needs it.
+    "user@0.service",
 )
 KEPT_ENABLED = frozenset({"ssh.service", "remote-fs.target", "machines.target"})
 
