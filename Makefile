@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYINFRA := $(BIN)/pyinfra
 
 .PHONY: setup machine venv demo test lint unit check vagrant-validate lab-test infra dry-run plan \
-	lab-up lab-down lab-status clean
+	lab-up lab-down lab-status clean bench
 
 setup: machine venv
 
@@ -73,3 +73,7 @@ lab-status: venv
 
 clean: lab-down
 	rm -rf .lab .fleet
+
+## bench: nixfleet vs a sequential loop vs the raw parallel limit, 5/20/50 hosts (long; not in test).
+bench: setup
+	$(BIN)/python bench/run.py

@@ -61,6 +61,7 @@ def run(
     cwd: str | Path | None = None,
     input: str | None = None,
     timeout: float | None = None,
+    on_start: Callable[[int], object] | None = None,
 ) -> Result:
     """Run ``argv`` to completion and capture its output. Never raises on a non-zero exit.
 
@@ -81,6 +82,8 @@ def run(
         )
     except FileNotFoundError as exc:
         raise NixfleetError(f"{argv[0]}: command not found; install it (make setup)") from exc
+    if on_start is not None:
+        on_start(proc.pid)
     try:
         out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
     except BaseException:

@@ -27,6 +27,7 @@ let
         system.configurationRevision = self.rev or "dirty";
         system.nixos.version = "24.11.lab";
         nixfleet.lab.faults = hostOverrides.faults or [ ];
+        nixfleet.lab.bench = hostOverrides.bench or null;
       };
     in
     {

@@ -50,7 +50,23 @@ let
         serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/true"; };
       };
     } else { });
-  services = (config.systemd.services or { }) // faultServices;
+  # The benchmark's workload (bench/): data unique to this host, so copying really moves bytes,
+  # and a unit that takes restart_s to come up, changed with every epoch so it restarts.
+  bench = config.nixfleet.lab.bench;
+  benchData = derivation {
+    name = "bench-data-${hostName}-${toString bench.epoch}";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    args = [ "-c" "PATH=/usr/bin:/bin; head -c ${toString bench.data_mb}M /dev/urandom > $out" ];
+  };
+  benchServices = if bench == null then { } else {
+    nixfleet-bench = {
+      description = "nixfleet benchmark service (epoch ${toString bench.epoch})";
+      wantedBy = [ "multi-user.target" ];
+      serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/sleep ${toString bench.restart_s}"; };
+    };
+  };
+  services = (config.systemd.services or { }) // faultServices // benchServices;
   timers = config.systemd.timers or { };
 
   unitFiles =
@@ -105,6 +121,7 @@ derivation {
   switchScript = ./switch-to-configuration.sh;
   binDir = ./bin;
   inherit kernel;
+  benchData = if bench == null then "" else benchData;
   passAsFile = [ "activateScript" ];
   args = [ "-c" ''
     set -e
@@ -122,6 +139,7 @@ derivation {
       mkdir -p "$out/etc/systemd/system/$(dirname "$rel")"
       ln -s "../$(basename "$rel")" "$out/etc/systemd/system/$rel"
     done
+    [ -z "$benchData" ] || ln -s "$benchData" $out/bench-data
     sed "s|@out@|$out|g" "$activateScriptPath" > $out/activate
     sed "s|@out@|$out|g" "$switchScript" > $out/bin/switch-to-configuration
     for f in "$binDir"/*; do sed "s|@out@|$out|g" "$f" > "$out/sw/bin/$(basename "$f")"; done
