@@ -235,9 +235,25 @@ def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
     parallel(_stop_container, names)
     for netns in _lab_netns():
         process.run(commands.netns_del(netns))
+    _wait_links_gone()
     if Path(f"/sys/class/net/{BRIDGE}").exists():
         process.run(commands.bridge_down())
     log(f"lab down: {len(names)} hosts stopped in {time.monotonic() - start:.1f} s")
+
+
+def _wait_links_gone(timeout_s: float = 5.0) -> None:
+    """The kernel removes a deleted namespace's veth peers asynchronously (lab.md §1): wait for
+    them, so that `down` leaves nothing and a following `up` can make them again."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        links = [p.name for p in Path("/sys/class/net").glob("nfveth*")]
+        if not links:
+            return
+        if time.monotonic() > deadline:
+            for link in links:
+                process.run(["ip", "link", "del", link])
+            return
+        gevent.sleep(0.05)
 
 
 def _lab_host_names(paths: LabPaths) -> list[str]:
