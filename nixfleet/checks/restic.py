@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from nixfleet import schedule
@@ -143,7 +143,3 @@ def repo_locked(s: Subjects) -> Check | None:
 def _ago(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)

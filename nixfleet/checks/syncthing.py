@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nixfleet.checks import Check, Problem, Severity, verdict
 from nixfleet.checks.context import Subjects
+from nixfleet.observed.syncthing import Folder
 
 
 def running(s: Subjects) -> Check | None:
@@ -53,13 +54,20 @@ def peers_connected(s: Subjects) -> Check | None:
     )
 
 
+def _declared_folders(s: Subjects) -> list[tuple[str, Folder | None]]:
+    """Each declared folder id with what Syncthing reports for it (None: not configured)."""
+    assert s.declared.syncthing and s.observed.syncthing
+    return [
+        (fid, s.observed.syncthing.folders.get(fid)) for fid in sorted(s.declared.syncthing.folders)
+    ]
+
+
 def folder_state(s: Subjects) -> Check | None:
     if not _running(s):
         return None
     assert s.declared.syncthing and s.observed.syncthing
     problems, details = [], {}
-    for fid in sorted(s.declared.syncthing.folders):
-        got = s.observed.syncthing.folders.get(fid)
+    for fid, got in _declared_folders(s):
         if got is None:
             problems.append(Problem(fid, f"folder {fid} is not configured in Syncthing; redeploy "
                                          "(syncthing-init applies the declared folders)"))  # fmt: skip
@@ -105,8 +113,7 @@ def max_conflicts(s: Subjects) -> Check | None:
         return None
     assert s.declared.syncthing and s.observed.syncthing
     problems, details = [], {}
-    for fid in sorted(s.declared.syncthing.folders):
-        got = s.observed.syncthing.folders.get(fid)
+    for fid, got in _declared_folders(s):
         if got is None:
             continue
         details[fid] = got.max_conflicts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -336,7 +335,3 @@ def status(paths: LabPaths) -> list[dict[str, object]]:
         }
 
     return parallel(row, hosts)
-
-
-def hosts_json_text(paths: LabPaths) -> str:
-    return json.dumps(json.loads(paths.hosts_json.read_text()), indent=2)
