@@ -6,8 +6,11 @@
 (a) the change, three ways, interleaved: nixfleet (pyinfra -y inventory/lab.py deploys/all.py),
 a sequential `for` loop of `nixos-rebuild switch --target-host`, and the raw parallel limit
 (bench/limit.sh: the same build, copy and activate steps for every host at once, xargs -P);
-(b) a no-op deploy; (c) a verify pass; (d) the controller's peak RSS during (a) and (b).
+(b) a no-op deploy; (c) a verify pass; (d) the controller's peak RSS during (a) and (b): the
+pyinfra process alone, and the sum over it and every process it started (nix, ssh, ...).
 The workload gives each host data_mb of its own data and a unit taking restart_s to restart.
+For profiling, each sample also records the SSH connections the hosts accepted, and for nixfleet
+the median time its safe switch spent in each phase (from the run report).
 Results: bench/results/<date>.json and BENCHMARKS.md (medians and ratios).
 """
 
@@ -20,8 +23,10 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import gevent
 
@@ -34,30 +39,72 @@ from nixfleet.lab.topology import LabPaths  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PATHS = LabPaths(REPO / ".lab")
+RUNS = REPO / ".fleet" / "runs"
+WAYS = ("nixfleet", "sequential", "limit")
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """Wall seconds, exit code and peak RSS (KiB, sampled) of one command."""
-    peak = [0]
+def _descendants(root: int) -> list[int]:
+    """``root`` and every process below it, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def timed(argv: list[str]) -> dict[str, Any]:
+    """Wall seconds, exit code and peak memory (KiB, sampled every 0.1 s) of one command."""
+    peak = {"rss_kib": 0, "tree_rss_kib": 0}
     pid: list[int] = []
 
     def sample() -> None:
         while True:
             if pid:
-                try:
-                    for line in Path(f"/proc/{pid[0]}/status").read_text().splitlines():
-                        if line.startswith("VmHWM:"):
-                            peak[0] = max(peak[0], int(line.split()[1]))
-                except OSError:
-                    pass
+                peak["rss_kib"] = max(peak["rss_kib"], _status_kib(pid[0], "VmHWM:"))
+                tree = sum(_status_kib(p, "VmRSS:") for p in _descendants(pid[0]))
+                peak["tree_rss_kib"] = max(peak["tree_rss_kib"], tree)
             gevent.sleep(0.1)
 
     sampler = gevent.spawn(sample)
     start = time.monotonic()
-    result = process.run(argv, env=env, cwd=REPO, on_start=pid.append)
+    result = process.run(argv, cwd=REPO, on_start=pid.append)
     elapsed = time.monotonic() - start
     sampler.kill()
-    return elapsed, result.returncode, peak[0]
+    return {"s": round(elapsed, 2), "rc": result.returncode, **peak}
+
+
+def ssh(host: str, command: str) -> process.Result:
+    return process.run(["ssh", "-F", str(PATHS.ssh_config), host, command])
+
+
+def on_all(hosts: list[str], fn: Callable[[str], Any]) -> list[Any]:
+    return process.parallel(fn, hosts)
+
+
+def connections_since(hosts: list[str], since: float) -> int:
+    """SSH connections the hosts' sshd accepted since ``since`` (epoch seconds)."""
+    cmd = f"journalctl -q _COMM=sshd --since @{since:.0f} --no-pager | grep -c 'Accepted publickey'"
+    counts = on_all(hosts, lambda h: ssh(h, cmd).stdout.strip() or "0")
+    return sum(int(c) for c in counts) - len(hosts)  # less this count's own connections
 
 
 def commit(hosts: list[str], epoch: int, data_mb: int, restart_s: int) -> None:
@@ -72,6 +119,10 @@ def nixfleet_way() -> list[str]:
     return [str(BIN / "pyinfra"), "-y", "inventory/lab.py", "deploys/all.py"]
 
 
+def verify_way() -> list[str]:
+    return [str(BIN / "pyinfra"), "-y", "inventory/lab.py", "deploys/verify.py"]
+
+
 def sequential_way(hosts: list[str]) -> list[str]:
     loop = "; ".join(f"lab/bin/nixos-rebuild switch --flake .lab/flake#{h} --target-host {h} >/dev/null 2>&1"
                      for h in hosts)  # fmt: skip
@@ -84,119 +135,156 @@ def limit_way(hosts: list[str]) -> list[str]:
 
 def on_target(hosts: list[str]) -> bool:
     """Every host runs what `nix build` gives for it (each way must really deploy)."""
-    for h in hosts:
-        built = process.run(["nix", "build", "--no-link", "--json",
-                             f"{PATHS.flake}#nixosConfigurations.{h}.config.system.build.toplevel"])  # fmt: skip
-        want = json.loads(built.stdout)[0]["outputs"]["out"]
-        got = process.run(
-            ["ssh", "-F", str(PATHS.ssh_config), h, "readlink /run/current-system"]
-        ).stdout.strip()
-        if got != want:
-            return False
-    return True
+    installables = [
+        f"{PATHS.flake}#nixosConfigurations.{h}.config.system.build.toplevel" for h in hosts
+    ]
+    built = json.loads(process.check(["nix", "build", "--no-link", "--json", *installables]).stdout)
+    want = [b["outputs"]["out"] for b in built]
+    got = on_all(hosts, lambda h: ssh(h, "readlink /run/current-system").stdout.strip())
+    return want == got
 
 
-def bench_size(size: int, runs: int, data_mb: int, restart_s: int) -> dict[str, object]:
-    hosts = [h.name for h in manager.up(PATHS, generic=size - 5)]
+def close_masters(hosts: list[str]) -> None:
+    """Close the lab's shared SSH connections (ControlPersist), so every way starts cold."""
+    on_all(hosts, lambda h: process.run(["ssh", "-F", str(PATHS.ssh_config), "-O", "exit", h]))
+
+
+def collect_garbage(hosts: list[str]) -> None:
+    """Keep the disk from filling over many epochs (untimed): old generations and their data go,
+    on every host and on the controller."""
+    on_all(hosts, lambda h: ssh(h, "nix-collect-garbage -d >/dev/null 2>&1"))
+    process.run(["nix-store", "--gc"])
+
+
+def latest_phases() -> dict[str, float]:
+    """Median seconds per safe-switch phase over the hosts of the newest nixfleet run report."""
+    reports = sorted(RUNS.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if not reports:
+        return {}
+    hosts = json.loads(reports[-1].read_text()).get("hosts", {})
+    phases: dict[str, list[float]] = {}
+    for outcome in hosts.values():
+        for name, seconds in (outcome.get("details", {}).get("phases") or {}).items():
+            phases.setdefault(name, []).append(seconds)
+    return {name: round(statistics.median(v), 2) for name, v in sorted(phases.items())}
+
+
+def bench_size(
+    size: int, runs: int, data_mb: int, restart_s: int, log: Callable[[str], None]
+) -> dict[str, Any]:
+    hosts = [h.name for h in manager.up(PATHS, generic=size - 5, log=log)]
     epoch = 0
     commit(hosts, epoch, data_mb, restart_s)
-    process.run(nixfleet_way(), cwd=REPO)  # every host gets the workload unit once
-    samples: dict[str, list[float]] = {
-        "nixfleet": [],
-        "sequential": [],
-        "limit": [],
-        "noop": [],
-        "verify": [],
-    }
-    rss: dict[str, list[int]] = {"deploy": [], "noop": []}
-    for _ in range(runs):
-        for way in ("nixfleet", "sequential", "limit"):
+    first = timed(nixfleet_way())  # every host gets the workload unit once
+    log(f"  {size} hosts: first deploy {first['s']} s (rc {first['rc']})")
+    samples: dict[str, list[dict[str, Any]]] = {k: [] for k in (*WAYS, "noop", "verify")}
+    for run in range(runs):
+        for way in WAYS:
             epoch += 1
+            collect_garbage(hosts)
             commit(hosts, epoch, data_mb, restart_s)
-            argv = {
-                "nixfleet": nixfleet_way(),
-                "sequential": sequential_way(hosts),
-                "limit": limit_way(hosts),
-            }[way]
-            elapsed, rc, peak = timed(argv)
-            assert on_target(hosts), f"{way} left hosts off target (rc {rc})"
-            samples[way].append(round(elapsed, 2))
+            argv = {"nixfleet": nixfleet_way(), "sequential": sequential_way(hosts),
+                    "limit": limit_way(hosts)}[way]  # fmt: skip
+            close_masters(hosts)
+            since = time.time()
+            sample = timed(argv)
+            sample["ssh_connections"] = connections_since(hosts, since)
             if way == "nixfleet":
-                rss["deploy"].append(peak)
-        elapsed, _rc, peak = timed(nixfleet_way())
-        samples["noop"].append(round(elapsed, 2))
-        rss["noop"].append(peak)
-        elapsed, _rc, _peak = timed(
-            [str(BIN / "pyinfra"), "-y", "inventory/lab.py", "deploys/verify.py"]
-        )
-        samples["verify"].append(round(elapsed, 2))
-    manager.down(PATHS)
-    med = {k: statistics.median(v) for k, v in samples.items()}
+                sample["phases"] = latest_phases()
+            if not on_target(hosts):
+                raise SystemExit(f"bench: {way} left hosts off target (exit {sample['rc']})")
+            samples[way].append(sample)
+            log(f"  {size} hosts, run {run + 1}: {way} {sample['s']} s")
+        for way, argv in (("noop", nixfleet_way()), ("verify", verify_way())):
+            close_masters(hosts)
+            since = time.time()
+            sample = timed(argv)
+            sample["ssh_connections"] = connections_since(hosts, since)
+            samples[way].append(sample)
+            log(f"  {size} hosts, run {run + 1}: {way} {sample['s']} s (exit {sample['rc']})")
+    manager.down(PATHS, log=log)
+    process.run(["nix-store", "--gc"])
+    med = {k: statistics.median(s["s"] for s in v) for k, v in samples.items()}
     return {
-        "samples": samples, "median": med, "peak_rss_kib": rss,
+        "samples": samples,
+        "median": med,
+        "peak_rss_kib": {k: max(s["rss_kib"] for s in samples[k]) for k in ("nixfleet", "noop")},
+        "peak_tree_rss_kib": {k: max(s["tree_rss_kib"] for s in samples[k]) for k in ("nixfleet", "noop")},
+        "ssh_connections": {k: statistics.median(s["ssh_connections"] for s in v) for k, v in samples.items()},
         "ratios": {"vs_sequential": round(med["nixfleet"] / med["sequential"], 3),
                    "vs_limit": round(med["nixfleet"] / med["limit"], 3)},
     }  # fmt: skip
 
 
-def markdown(result: dict[str, object]) -> str:
+def markdown(result: dict[str, Any]) -> str:
     rows = ["| hosts | nixfleet (s) | sequential (s) | raw limit (s) | nixfleet/sequential | nixfleet/limit | no-op (s) | verify (s) | peak RSS deploy/no-op (MiB) |",
             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for size, r in result["sizes"].items():  # type: ignore[attr-defined]
+    for size, r in result["sizes"].items():
         m, ratios, rss = r["median"], r["ratios"], r["peak_rss_kib"]
         rows.append(f"| {size} | {m['nixfleet']:.1f} | {m['sequential']:.1f} | {m['limit']:.1f} | "
                     f"{ratios['vs_sequential']:.2f} | {ratios['vs_limit']:.2f} | {m['noop']:.1f} | {m['verify']:.1f} | "
-                    f"{max(rss['deploy']) / 1024:.0f}/{max(rss['noop']) / 1024:.0f} |")  # fmt: skip
-    w = result["workload"]  # type: ignore[index]
+                    f"{rss['nixfleet'] / 1024:.0f}/{rss['noop'] / 1024:.0f} |")  # fmt: skip
+    w = result["workload"]
     return (
-        "# Benchmarks\n\n"
         f"`make bench` on {result['machine']} ({result['date']}): medians of {result['runs']} interleaved runs. "
         f"Workload per host: {w['data_mb']} MB of its own data, a unit taking {w['restart_s']} s to restart.\n\n"
         + "\n".join(rows)
-        + "\n\nEvery sample is in bench/results/. Targets (issue 6): (a) at 5 hosts ≤ 0.35 × sequential and "
-        "≤ 1.25 × the raw limit, at 50 ≤ 1.5 × the limit; (b) ≤ 2 s at 5, ≤ 8 s at 50; (c) ≤ 3 s at 5, ≤ 10 s at 50; "
-        "(d) ≤ 400 MB at 50.\n"
+        + "\n"
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="5,20,50")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data-mb", type=int, default=50)
     parser.add_argument("--restart-s", type=int, default=3)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    result: dict[str, object] = {
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    result: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cpus",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 2**30} GiB",
         "versions": {
             "python": platform.python_version(),
             "nix": process.run(["nix", "--version"]).stdout.strip(),
-        },  # fmt: skip
+            "pyinfra": process.run([str(BIN / "pyinfra"), "--version"]).stdout.strip(),
+            "openssh": process.run(["ssh", "-V"]).stderr.strip(),
+        },
         "workload": {"data_mb": args.data_mb, "restart_s": args.restart_s},
         "runs": args.runs,
         "sizes": {},
     }
     for size in sizes:
-        result["sizes"][str(size)] = bench_size(size, args.runs, args.data_mb, args.restart_s)  # type: ignore[index]
-    sizes_out = result["sizes"]  # type: ignore[assignment]
-    result["ratios"] = {s: r["ratios"] for s, r in sizes_out.items()}  # type: ignore[union-attr]
-    result["noop_s"] = {s: r["median"]["noop"] for s, r in sizes_out.items()}  # type: ignore[union-attr]
-    result["verify_s"] = {s: r["median"]["verify"] for s, r in sizes_out.items()}  # type: ignore[union-attr]
+        result["sizes"][str(size)] = bench_size(size, args.runs, args.data_mb, args.restart_s, log)
+    sizes_out = result["sizes"]
+    result["ratios"] = {s: r["ratios"] for s, r in sizes_out.items()}
+    result["noop_s"] = {s: r["median"]["noop"] for s, r in sizes_out.items()}
+    result["verify_s"] = {s: r["median"]["verify"] for s, r in sizes_out.items()}
     out = REPO / "bench/results" / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    (REPO / "BENCHMARKS.md").write_text(markdown(result))
-    print(
-        json.dumps(
-            {
-                "ratios": result["ratios"],
-                "noop_s": result["noop_s"],
-                "verify_s": result["verify_s"],
-            },
-            indent=2,
-        )
-    )
+    update_benchmarks_md(REPO / "BENCHMARKS.md", markdown(result), out.name)
+    print(json.dumps({k: result[k] for k in ("ratios", "noop_s", "verify_s")}, indent=2))
+    print(f"results: {out.relative_to(REPO)}; table: BENCHMARKS.md")
+
+
+BEGIN, END = "<!-- bench:table -->", "<!-- /bench:table -->"
+
+
+def update_benchmarks_md(path: Path, table: str, results_name: str) -> None:
+    """Put the new table between the markers of BENCHMARKS.md; the prose around it stays."""
+    block = f"{BEGIN}\n{table}\nAll samples: bench/results/{results_name}.\n{END}"
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text += "\n" + block + "\n"
+    path.write_text(text)
 
 
 if __name__ == "__main__":

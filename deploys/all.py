@@ -8,7 +8,7 @@ Before anything is touched: every selected host is evaluated (one ``nix eval``; 
 the run), a dirty flake is refused, and unreachable hosts are left out as offline. Then for each
 host: send the flake's revision to /etc/nixos; unless the host already runs that toplevel, switch
 safely (lock, watchdog, ``nixos-rebuild test``, gate checks over a fresh SSH connection, then
-``nixos-rebuild boot``, or roll back); then run every data-layer check with fresh facts.
+persist it as the boot default, or roll back); then run every data-layer check with fresh facts.
 The run report and the findings land in .fleet/.
 """
 
@@ -58,12 +58,12 @@ else:
         env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
         safety={
             "test_argv": rebuild_argv(Action.TEST),
-            "boot_argv": rebuild_argv(Action.BOOT),
             "ssh_argv": settings.ssh.fresh_argv(),
             "watchdog_s": settings.watchdog_s,
             "gate_timeout_s": settings.gate_timeout_s,
             "gates": list(settings.gates),
             "declared": desired.declared,
+            "flake_checkout": settings.flake_checkout,
             "reboot": settings.reboot,
         }
         if safe

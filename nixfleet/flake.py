@@ -7,12 +7,14 @@ module, so every host shares them: the first host to ask evaluates all selected 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import gevent
 from gevent.lock import RLock
 
 from nixfleet import nix, process
@@ -20,10 +22,15 @@ from nixfleet.declared import EXPRESSION
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Desired
 
+# Evaluations of committed flakes, reused by later runs at the same commit.
+EVAL_CACHE = Path(os.environ.get("NIXFLEET_STATE_DIR", ".fleet")) / "cache"
+
 _lock = RLock()
 _desired: dict[tuple[str, str], Desired | NixfleetError] = {}
 _bundles: dict[tuple[str, str], str] = {}
 _revisions: dict[str, str] = {}
+_changes: dict[str, list[str]] = {}
+_builds: dict[str, gevent.Greenlet | None] = {}
 
 
 def evaluate(flake: str, attr: str, batch: Sequence[str]) -> Desired:
@@ -42,10 +49,62 @@ def evaluate(flake: str, attr: str, batch: Sequence[str]) -> Desired:
     return found
 
 
+def prebuild(flake: str, attrs: Sequence[str]) -> None:
+    """Start building the selected hosts' toplevels that the controller's store lacks, in one
+    background ``nix build``, once per run. It overlaps with connecting, sending the flake and reading facts;
+    ``nixos-rebuild`` then finds its closure built. A failure is left for ``nixos-rebuild`` to
+    report, host by host."""
+    with _lock:
+        if flake in _builds:
+            return
+        missing = [a for a in attrs if isinstance(d := _desired.get((flake, a)), Desired)
+                   and not os.path.exists(d.toplevel)]  # fmt: skip
+        _builds[flake] = (
+            gevent.spawn(process.run, nix.build_toplevels(flake, missing)) if missing else None
+        )
+
+
+def await_prebuilds() -> None:
+    """Wait for the builds :func:`prebuild` started, if any."""
+    gevent.joinall([b for b in _builds.values() if b is not None])
+
+
+def cancel_prebuilds() -> None:
+    """Stop background builds (and their ``nix`` processes), e.g. on Ctrl-C."""
+    gevent.killall([b for b in _builds.values() if b is not None], block=True, timeout=10)
+
+
+def _cache_file(flake: str, attrs: list[str]) -> Path | None:
+    """Where the evaluation of ``attrs`` at the flake's current commit is kept, or None when the
+    flake has uncommitted changes (then only Nix can say what it evaluates to). A committed flake
+    evaluates purely from its commit (inputs are pinned by flake.lock), so the commit, the hosts and
+    the expression determine the result."""
+    try:
+        head = revision(flake)
+    except NixfleetError:
+        return None
+    if _uncommitted(flake):
+        return None
+    key = hashlib.sha256(
+        json.dumps([os.path.abspath(flake), head, attrs, EXPRESSION]).encode()
+    ).hexdigest()[:32]
+    return EVAL_CACHE / f"eval-{key}.json"
+
+
 def _evaluate(flake: str, attrs: list[str]) -> dict[tuple[str, str], Desired | NixfleetError]:
+    cache = _cache_file(flake, attrs)
+    if cache is not None and cache.exists():
+        rows = json.loads(cache.read_text())
+        return {(flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"] or "", rows[a])
+                for a in attrs}  # fmt: skip
     result = process.run(nix.eval_hosts(flake, attrs, EXPRESSION))
     if result.ok:
         rows = json.loads(result.stdout)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(result.stdout)
+            tmp.rename(cache)
         return {
             (flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"] or "", rows[a])
             for a in attrs
@@ -79,20 +138,33 @@ def _nix_error(stderr: str) -> str:
 
 
 def revision(flake: str) -> str:
-    """The commit the flake's checkout is at (what push_flake sends)."""
-    result = process.run(nix.git_head(flake))
-    if not result.ok:
-        raise NixfleetError(
-            f"flake {flake}: not a git repository with a commit; `git init` and commit it"
-        )
-    return result.stdout.strip()
+    """The commit the flake's checkout is at (what push_flake sends); read once per run."""
+    with _lock:
+        if flake not in _revisions:
+            result = process.run(nix.git_head(flake))
+            if not result.ok:
+                raise NixfleetError(
+                    f"flake {flake}: not a git repository with a commit; `git init` and commit it"
+                )
+            _revisions[flake] = result.stdout.strip()
+    return _revisions[flake]
+
+
+def _uncommitted(flake: str) -> list[str]:
+    """Tracked files of the flake with uncommitted changes; read once per run."""
+    with _lock:
+        if flake not in _changes:
+            result = process.run(nix.git_status(flake))
+            _changes[flake] = [line[3:] for line in result.stdout.splitlines() if line.strip()]
+            if not result.ok:
+                _changes[flake] = ["(git status failed)"]
+    return _changes[flake]
 
 
 def refuse_dirty(flake: str) -> None:
     """Raise if tracked files of the flake have uncommitted changes (what Nix would build is
     then not what git, the host's /etc/nixos and the report say)."""
-    result = process.run(nix.git_status(flake))
-    changed = [line[3:] for line in result.stdout.splitlines() if line.strip()]
+    changed = _uncommitted(flake)
     if changed:
         shown = ", ".join(changed[:3]) + (" …" if len(changed) > 3 else "")
         raise NixfleetError(

@@ -64,6 +64,21 @@ def build_toplevel(flake: FlakeRef) -> list[str]:
     return [*NIX, "build", "--no-link", "--json", flake.toplevel_attr()]
 
 
+def build_toplevels(flake: str, attrs: Sequence[str]) -> list[str]:
+    """Build several hosts' toplevels in one ``nix build``: the flake is evaluated once and the
+    builds run side by side (up to nix.conf's ``max-jobs``).
+
+    >>> build_toplevels(".", ["nas", "vps"])[3:]
+    ['build', '--no-link', '.#nixosConfigurations."nas".config.system.build.toplevel', '.#nixosConfigurations."vps".config.system.build.toplevel']
+    """
+    return [
+        *NIX,
+        "build",
+        "--no-link",
+        *(FlakeRef(flake, a).toplevel_attr() for a in sorted(attrs)),
+    ]
+
+
 def closure(path: str) -> list[str]:
     return ["nix-store", "-qR", path]
 

@@ -63,6 +63,11 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
             raise  # nothing is touched anywhere when one host's configuration does not evaluate
         host.log_styled(f"eval-error: {error}", fg="red", log_func=logger.error)
         return Prepared(settings, recorder, None, str(error), None)
+    if deploying and not planning:
+        flake.prebuild(settings.flake.path, [
+            str(h.data.get("flake_attr") or h.name) for h in run.selected_hosts(state)
+            if h.data.get("flake") == data.get("flake") and not h.data.get("build_host")
+        ])  # fmt: skip
     revision = flake.revision(settings.flake.path)
     run.describe(recorder, settings.flake.path, settings.action.value, revision)
     return Prepared(settings, recorder, desired, None, revision)

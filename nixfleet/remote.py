@@ -22,6 +22,26 @@ PROFILE = "/nix/var/nix/profiles/system"
 LOCK_BUSY = 75  # EX_TEMPFAIL
 
 
+def begin_switch(
+    holder: dict[str, Any], watchdog_s: int | None, run_id: str, failed_units: str
+) -> str:
+    """The first step of a safe switch, in one round trip: take the deploy lock (or exit 75
+    naming its holder), arm the watchdog (``watchdog_s``; None when there is no earlier generation
+    to return to), and list the units that had already failed. Sections: ``@@@ lock``,
+    ``@@@ watchdog`` (``ARMED``/``NOT-ARMED``) and ``@@@ failed_units``.
+
+    >>> script = begin_switch({"run": "r1"}, 30, "r1", "systemctl list-units --failed")
+    >>> [line.split(";")[0] for line in script.splitlines()]
+    ["echo '@@@ lock'", "echo '@@@ watchdog'", "echo '@@@ failed_units'"]
+    """
+    arm = arm_watchdog(watchdog_s, run_id) if watchdog_s is not None else "true"
+    return (
+        f"echo '@@@ lock'; ( {acquire_lock(holder)} ) || exit $?\n"
+        f"echo '@@@ watchdog'; if {{ {arm}; }} >/dev/null 2>&1; then echo ARMED; else echo NOT-ARMED; fi\n"
+        f"echo '@@@ failed_units'; {failed_units} 2>/dev/null; true"
+    )
+
+
 def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
     """Take the host's deploy lock or exit 75 printing ``LOCKED <holder json>``.
 
@@ -35,8 +55,8 @@ def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
         f"systemctl is-active -q {LOCK_UNIT}.service && {busy}; "
         f"systemctl reset-failed {LOCK_UNIT}.service 2>/dev/null; "
         f"systemd-run -q --unit={LOCK_UNIT} --collect -p RuntimeMaxSec={max_seconds} "
-        f"flock -n -E {LOCK_BUSY} {LOCK_FILE} sleep infinity 2>/dev/null || {busy}; "
-        f"sleep 0.3; systemctl is-active -q {LOCK_UNIT}.service || {busy}; "
+        f"--service-type=exec flock -n -E {LOCK_BUSY} {LOCK_FILE} sleep infinity 2>/dev/null "
+        f"|| {busy}; systemctl is-active -q {LOCK_UNIT}.service || {busy}; "
         f"printf '%s\\n' {record} > {HOLDER_FILE}; echo LOCKED-BY-US"
     )
 
@@ -100,6 +120,27 @@ def disarm_watchdog() -> str:
         f"systemctl stop {WATCHDOG_UNIT}.timer 2>/dev/null; "
         f"t=$(systemctl show -p ExecMainStartTimestampMonotonic --value {WATCHDOG_UNIT}.service 2>/dev/null); "
         f'if [ -n "$t" ] && [ "$t" != 0 ]; then echo FIRED; else echo DISARMED; fi'
+    )
+
+
+def persist(toplevel: str, record: str, armed: bool) -> str:
+    """After the gate passed: disarm the watchdog (if ``armed``; print ``FIRED`` and stop if its
+    rollback already began), then make ``toplevel`` the boot default, as ``nixos-rebuild boot``
+    does once the closure is on the host (``nix-env --set``, ``switch-to-configuration boot``),
+    run ``record`` and print ``PERSISTED``. The closure is already there: ``test`` copied it.
+
+    >>> "switch-to-configuration boot" in persist("/nix/store/x-nixos-system-a", "true", True)
+    True
+    """
+    q = shlex.quote(toplevel)
+    disarm = (
+        f'w=$({disarm_watchdog()}); echo "$w"; [ "$w" = DISARMED ] || exit 0; ' if armed else ""
+    )
+    return (
+        f"{disarm}nix-env -p {PROFILE} --set {q} && "
+        f"systemd-run -q --unit=nixos-rebuild-switch-to-configuration --collect --pipe --wait "
+        f"--service-type=exec -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {q}/bin/switch-to-configuration boot "
+        f"&& {record} && echo PERSISTED"
     )
 
 

@@ -15,7 +15,7 @@ from pyinfra.api.state import State
 from pyinfra.context import host
 
 from facts.nixos import DeployLock, FlakeCheckout, NixosSystem
-from nixfleet import process
+from nixfleet import flake, process
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
 from nixfleet.observed.nixos import record_revision
 from nixfleet.remote import lock_message
@@ -106,6 +106,7 @@ def _rebuild_step(
     ``switch`` with ``safety`` runs the safe switch (operations/switch.py)."""
     if safety is not None and action == "switch":
         return safe_switch(state, host, env, toplevel, revision, before, safety)
+    flake.await_prebuilds()
     if state.print_input:
         logger.info(f"{host.print_prefix}(controller) >>> {shlex.join(argv)}")
     result = process.run(argv, env=env)
@@ -171,7 +172,7 @@ def rebuild(
     + env: extra environment for nixos-rebuild, such as ``NIX_SSHOPTS``
     + error: why this host cannot be rebuilt (e.g. its configuration does not evaluate); fails it
     + safety: for ``switch``, run the safe switch (operations/switch.py): ``test_argv``,
-      ``boot_argv``, ``ssh_argv`` (a fresh connection for the gate), ``watchdog_s``,
+      ``ssh_argv`` (a fresh connection for the gate), ``watchdog_s``,
       ``gate_timeout_s``, ``gates`` (extra check ids) and ``declared``
 
     **Example:**

@@ -1,11 +1,12 @@
 """The safe switch: how ``nixos.rebuild`` runs ``switch`` so that a bad change cannot strand a host.
 
-1. take the host's deploy lock; 2. arm the watchdog (it re-activates the boot default after
-``watchdog_s``); 3. ``nixos-rebuild test``; 4. gate checks over a fresh SSH connection; 5. on
-success disarm and persist with ``nixos-rebuild boot``; 6. on a failed gate roll back at once;
-7. if SSH never comes back, let the watchdog restore the old generation, reconnect and confirm;
-8. append to the host's journal and release the lock. The host always ends on its old or new
-generation; the outcome says which, and why.
+1. take the host's deploy lock and arm the watchdog (it re-activates the boot default after
+``watchdog_s``), in one round trip; 2. ``nixos-rebuild test``; 3. gate checks over a fresh SSH
+connection; 4. on success disarm and persist (what ``nixos-rebuild boot`` does once the closure is
+on the host: set the system profile, ``switch-to-configuration boot``); 5. on a failed gate roll
+back at once; 6. if SSH never comes back, let the watchdog restore the old generation, reconnect
+and confirm; 7. append to the host's journal, release the lock and read the result, in one round
+trip. The host always ends on its old or new generation; the outcome says which, and why.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import shlex
 import signal
 import socket
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -28,15 +30,17 @@ from pyinfra.api.command import StringCommand
 from pyinfra.api.host import Host
 from pyinfra.api.state import State
 
+from facts.datalayer import DataLayer
 from facts.nixos import NixosSystem
 from facts.systemd import SystemdFailedUnits
-from nixfleet import process, remote
+from nixfleet import flake, process, remote
 from nixfleet.checks.context import Context
 from nixfleet.declared import Declared
 from nixfleet.models import HostOutcome, HostStatus, SystemState
-from nixfleet.observed.nixos import record_revision
+from nixfleet.observed.nixos import SYSTEM_SCRIPT, record_revision
+from nixfleet.observed.sections import split_keyed
 from nixfleet.report import recorder
-from operations.verify import GateResult, gate
+from operations.verify import GateResult, data_layer_script, gate, remember
 
 EXIT_MEANING = {
     1: "error",
@@ -59,6 +63,17 @@ class Switch:
     before: str | None
     safety: dict[str, Any]
     failed_before: tuple[str, ...] = ()
+    phases: dict[str, float] = field(default_factory=dict)
+    reading: gevent.Greenlet | None = None  # the data layer, read while the gate and persist run
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a step; the outcome's ``details["phases"]`` says where a switch spent its time."""
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = round(self.phases.get(name, 0.0) + time.monotonic() - start, 2)
 
     def log(self, message: str, error: bool = False) -> None:
         style = {"fg": "red"} if error else {}
@@ -109,6 +124,7 @@ def _interrupted(signum: int) -> None:
     greenlets = list(ACTIVE.values())
     for g in greenlets:
         g.kill(Interrupted(name), block=False)
+    flake.cancel_prebuilds()
     gevent.joinall(greenlets, timeout=120)
     rec.finish()
     os._exit(128 + signum)
@@ -139,8 +155,13 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
     started = datetime.now(timezone.utc)
     holder = {"run": rec.report.id, "who": f"{getpass.getuser()}@{socket.gethostname()}",
               "since": started.isoformat(timespec="seconds"), "revision": revision, "pid": os.getpid()}  # fmt: skip
-    ok, out = sw.remote(remote.acquire_lock(holder))
-    if not ok or "LOCKED-BY-US" not in out:
+    boot_default = safety.get("boot_default")
+    watchdog_s = int(safety.get("watchdog_s", 60))
+    with sw.phase("lock"):
+        ok, out = sw.remote(remote.begin_switch(holder, watchdog_s if boot_default else None,
+                                                rec.report.id, SystemdFailedUnits().command()))  # fmt: skip
+    begun = split_keyed(out.splitlines())
+    if not ok or "LOCKED-BY-US" not in begun.get("lock", []):
         message = _lock_message(out)
         sw.log(f"error: {message}", error=True)
         rec.record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message))
@@ -148,41 +169,59 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
     status, reason = HostStatus.FAILED, "interrupted"
     ACTIVE[host.name] = gevent.getcurrent()
     try:
+        if "ARMED" not in begun.get("watchdog", []):
+            status, reason = (
+                HostStatus.FAILED,
+                "could not arm the rollback watchdog (systemd-run failed)",
+            )
+            return False
+        failed = begun.get("failed_units", [])
+        sw.failed_before = tuple(SystemdFailedUnits().process(failed) if any(failed) else ())
         status, reason = _switch(sw)
         return status is HostStatus.SWITCHED
     except Interrupted as stop:
         # The child process (nixos-rebuild) was killed with this greenlet; put the boot default back.
-        status, reason = _roll_back(sw, safety.get("boot_default"), f"interrupted by {stop}")
+        status, reason = _roll_back(sw, boot_default, f"interrupted by {stop}")
         return False
     finally:
         ACTIVE.pop(host.name, None)
-        after = sw.system()
+        ended = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        journal = remote.append_journal({
+            "run": rec.report.id, "revision": revision, "toplevel": toplevel, "previous": before,
+            "deployer": holder["who"], "started": holder["since"], "ended": ended,
+            "result": status.value, "reason": reason or None,
+        })  # fmt: skip
+        # One round trip: journal, release the lock, read what the host now runs.
+        system = f"echo '@@@ system'; ( {SYSTEM_SCRIPT} )"
+        with sw.phase("finish"):
+            _ok, lines = sw.remote(f"{journal}; {remote.release_lock(rec.report.id)}; {system}")
+        after = SystemState.coerce(DataLayer().process(lines.splitlines()).get("system"))
+        if sw.reading is not None and status is HostStatus.SWITCHED:
+            with sw.phase("read"):
+                read_ok, read = sw.reading.get()
+            if read_ok:  # this run's verify uses it, with the system as it is now
+                remember(host.name, [*read.splitlines(), *lines.splitlines()])
+        elif sw.reading is not None:
+            sw.reading.kill()
         outcome = HostOutcome(status, before=before, after=after.current, generation=after.generation,
                               revision=revision, error=reason or None)  # fmt: skip
         outcome.details["reboot_needed"] = after.reboot_needed
+        outcome.details["phases"] = sw.phases
         if status is HostStatus.SWITCHED and after.reboot_needed:
             outcome.details["reboot"] = _reboot(sw, safety.get("reboot") or {})
         if status is not HostStatus.SWITCHED:
             sw.log(f"{status.value}: {reason}", error=True)
         rec.record(host.name, outcome)
-        sw.remote(remote.append_journal({
-            "run": rec.report.id, "revision": revision, "toplevel": toplevel, "previous": before,
-            "deployer": holder["who"], "started": holder["since"],
-            "ended": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "result": status.value, "reason": reason or None,
-        }))  # fmt: skip
-        sw.remote(remote.release_lock(rec.report.id))
 
 
 def _switch(sw: Switch) -> tuple[HostStatus, str]:
+    """From an armed watchdog to a persisted generation, or back to the boot default."""
     boot_default = sw.safety.get("boot_default")
     watchdog_s = int(sw.safety.get("watchdog_s", 60))
-    if boot_default:
-        ok, out = sw.remote(remote.arm_watchdog(watchdog_s, recorder().report.id))
-        if not ok:
-            return HostStatus.FAILED, f"could not arm the rollback watchdog: {out.strip()[-200:]}"
-    sw.failed_before = tuple(sw.host.get_fact(SystemdFailedUnits, _ignore_errors=True))  # type: ignore[arg-type]
-    test = sw.rebuild("test")
+    with sw.phase("build"):
+        flake.await_prebuilds()
+    with sw.phase("test"):
+        test = sw.rebuild("test")
     # Exit 4 also counts units that had failed before this switch; the gate tells them apart.
     if not test.ok and not (test.returncode == 4 and sw.failed_before):
         meaning = EXIT_MEANING.get(test.returncode, "error")
@@ -190,7 +229,14 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
             f"nixos-rebuild test exited {test.returncode} ({meaning}): {test.last_error_line()}"
         )
         return _roll_back(sw, boot_default, reason)
-    result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)))
+    # This run's verify needs the data layer after activation: read it while the gate and
+    # persist run (persisting changes only the boot default, which the last step re-reads).
+    declared = Declared.from_json(sw.safety.get("declared") or {})
+    sw.reading = gevent.spawn(
+        sw.remote, data_layer_script(declared, sw.safety.get("flake_checkout"))
+    )
+    with sw.phase("gate"):
+        result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)))
     if not result.reachable:
         reason = (
             f"SSH did not come back within {sw.safety.get('gate_timeout_s', 20)} s of activation"
@@ -200,18 +246,20 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
         return _await_watchdog(sw, boot_default, watchdog_s, reason)
     if result.failed:
         return _roll_back(sw, boot_default, "gate failed: " + "; ".join(result.failed))
-    ok, out = sw.remote(remote.disarm_watchdog()) if boot_default else (True, "DISARMED")
-    if "FIRED" in out:
+    record = record_revision(sw.toplevel, sw.revision)
+    with sw.phase("persist"):
+        ok, out = sw.remote(remote.persist(sw.toplevel, record, armed=bool(boot_default)))
+    if "FIRED" in out.split():
         return (
             HostStatus.ROLLED_BACK,
             f"the watchdog fired before the gate passed (raise watchdog_s above {watchdog_s} s)",
         )
-    persist = sw.rebuild("boot")
-    if not persist.ok:
+    if not ok or "PERSISTED" not in out.split():
         return _roll_back(
-            sw, boot_default, f"could not make it the boot default: {persist.last_error_line()}"
+            sw,
+            boot_default,
+            f"could not make it the boot default: {out.strip()[-200:] or 'no answer'}",
         )
-    sw.remote(record_revision(sw.toplevel, sw.revision))
     return HostStatus.SWITCHED, ""
 
 

@@ -11,18 +11,11 @@ from typing import Any
 import gevent
 from pyinfra import logger
 from pyinfra.api.command import FunctionCommand, PyinfraCommand
-from pyinfra.api.facts import FactBase
 from pyinfra.api.host import Host
 from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 
-from facts.nb import NbNotebooks
-from facts.network import ListeningSockets
-from facts.nixos import FlakeCheckout, NixosSystem
-from facts.restic import ResticJobs
-from facts.secrets import SecretFiles
-from facts.syncthing import SyncthingStatus
-from facts.systemd import SystemdFailedUnits, SystemdTimers, SystemdUnits
+from facts.datalayer import DataLayer
 from nixfleet import process
 from nixfleet.checks import Severity
 from nixfleet.checks.context import Context, Observed
@@ -36,10 +29,10 @@ SECRETS_DIR = "/run/secrets"
 
 @dataclass(frozen=True)
 class FactCall:
-    """One fact to read for verification, and the Observed field it fills."""
+    """One fact to read for verification (a key of ``facts.datalayer.FACTS``, which is also the
+    Observed field it fills), and its arguments."""
 
     key: str
-    fact: type[FactBase[Any]]
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,14 +61,13 @@ def fact_calls(
         s.path for s in declared.secrets.values() if not s.path.startswith(SECRETS_DIR + "/")
     )
     calls = [
-        FactCall("system", NixosSystem),
-        FactCall("checkout", FlakeCheckout, {"path": flake_checkout}) if flake_checkout else None,
-        FactCall("failed_units", SystemdFailedUnits),
-        FactCall("timers", SystemdTimers) if jobs else None,
-        FactCall("units", SystemdUnits, {"units": units}) if units else None,
+        FactCall("system"),
+        FactCall("checkout", {"path": flake_checkout}) if flake_checkout else None,
+        FactCall("failed_units"),
+        FactCall("timers") if jobs else None,
+        FactCall("units", {"units": units}) if units else None,
         FactCall(
             "syncthing",
-            SyncthingStatus,
             {
                 "config_dir": st.config_dir,
                 "gui_address": st.gui_address,
@@ -84,16 +76,14 @@ def fact_calls(
         )
         if st
         else None,  # fmt: skip
-        FactCall(
-            "notebooks", NbNotebooks, {"paths": sorted(n.path for n in declared.notebooks.values())}
-        )
+        FactCall("notebooks", {"paths": sorted(n.path for n in declared.notebooks.values())})
         if declared.notebooks
         else None,
-        FactCall("restic", ResticJobs, {"jobs": jobs}) if jobs else None,
-        FactCall("secrets", SecretFiles, {"directory": SECRETS_DIR, "paths": outside})
+        FactCall("restic", {"jobs": jobs}) if jobs else None,
+        FactCall("secrets", {"directory": SECRETS_DIR, "paths": outside})
         if declared.secrets
         else None,
-        FactCall("listeners", ListeningSockets),
+        FactCall("listeners"),
     ]
     return [c for c in calls if c is not None and c.key in wanted]
 
@@ -108,40 +98,28 @@ def observed_from(values: dict[str, Any]) -> Observed:
 
 
 def observe(host: Host, calls: list[FactCall]) -> Observed:
-    """Read the facts over pyinfra's connection. A fact that cannot be read yields its empty
-    default, which the checks then flag; facts never change the host."""
-    return observed_from(
-        {c.key: host.get_fact(c.fact, _ignore_errors=True, **c.kwargs) for c in calls}
-    )
+    """Read the facts over pyinfra's connection, all in one round trip. A fact that cannot be
+    read yields its empty default, which the checks then flag; facts never change the host."""
+    return observed_from(host.get_fact(DataLayer, facts=_spec(calls), _ignore_errors=True))
 
 
-def fresh_script(calls: list[FactCall]) -> str:
-    """One shell script running several facts' commands, each section headed ``@@@ <key>``."""
-    parts = []
-    for c in calls:
-        fact = c.fact()
-        command = str(fact.command(**c.kwargs))
-        needs = fact.requires_command(**c.kwargs)
-        guard = f"command -v {needs} >/dev/null && " if needs else ""
-        parts.append(f"echo '@@@ {c.key}'; {guard}( {command} ) 2>/dev/null")
-    return "; ".join(parts) + "; true"
+def _spec(calls: list[FactCall]) -> dict[str, dict[str, Any]]:
+    return {c.key: c.kwargs for c in calls}
 
 
-def observed_from_script(calls: list[FactCall], stdout: str) -> Observed:
-    """Parse what :func:`fresh_script` printed."""
-    sections: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in stdout.splitlines():
-        if line.startswith("@@@ "):
-            current = sections.setdefault(line[4:].strip(), [])
-        elif current is not None:
-            current.append(line)
-    values = {}
-    for c in calls:
-        lines = sections.get(c.key, [])
-        fact = c.fact()
-        values[c.key] = fact.process(lines) if any(x.strip() for x in lines) else fact.default()
-    return observed_from(values)
+def data_layer_script(declared: Declared, flake_checkout: str | None) -> str:
+    """The command that reads every fact verification needs, in one round trip."""
+    return str(DataLayer().command(_spec(fact_calls(declared, flake_checkout))))
+
+
+# What a safe switch read at its end (after the new generation became the boot default), kept
+# for this run's verify operation so that it does not read the same facts a second time.
+_after_switch: dict[str, Observed] = {}
+
+
+def remember(host_name: str, output: list[str]) -> None:
+    """Keep what :func:`data_layer_script` printed for ``host_name``'s verify in this run."""
+    _after_switch[host_name] = observed_from(DataLayer().process(output))
 
 
 def _verify_step(
@@ -159,9 +137,10 @@ def _verify_step(
         deploy_hint=context.get("deploy_hint", "pyinfra inventory/home.py deploys/all.py"),
     )
     decl = Declared.from_json(declared)
-    result: HostVerification = verify(
-        decl, observe(host, fact_calls(decl, ctx.flake_checkout)), ctx
+    observed = _after_switch.pop(host.name, None) or observe(
+        host, fact_calls(decl, ctx.flake_checkout)
     )
+    result: HostVerification = verify(decl, observed, ctx)
     recorder().record_verification(result)
     for check in result.checks:
         if not check.ok:
@@ -178,8 +157,9 @@ def data_layer(
     """
     Check the host's NixOS system, systemd units, Syncthing, nb notebooks, restic backups,
     secrets and open ports against what its flake declares. Read-only. The facts are read when
-    the operation runs, so after a switch they describe the new generation. The host fails when
-    an error-severity check fails.
+    the operation runs, in one round trip; on a host that ``nixos.rebuild`` just switched, they
+    are those its safe switch read last, after the new generation became the boot default. The
+    host fails when an error-severity check fails.
 
     + declared: the host's declared data layer (``Desired.declared``, from ``nixfleet/declared.nix``)
     + context: ``toplevel``, ``flake_revision``, ``flake_checkout``, ``backup_max_age``
@@ -215,13 +195,14 @@ def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Itera
     calls = fact_calls(declared, context.flake_checkout, only=ids)
     deadline = time.monotonic() + timeout_s
     while True:
-        result = process.run([*ssh_argv, fresh_script(calls)], timeout=max(5.0, timeout_s))
+        result = process.run([*ssh_argv, DataLayer().command(_spec(calls))],
+                             timeout=max(5.0, timeout_s))  # fmt: skip
         if result.returncode != 255:
             break
         if time.monotonic() > deadline:
             return GateResult(False)
         gevent.sleep(1)
-    observed = observed_from_script(calls, result.stdout)
+    observed = observed_from(DataLayer().process(result.stdout.splitlines()))
     checks = verify(declared, observed, context).checks
     failed = tuple(f"{c.id}: {c.message}" for c in checks
                    if c.id in ids and not c.ok and c.severity is Severity.ERROR)  # fmt: skip

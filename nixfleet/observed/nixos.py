@@ -16,7 +16,7 @@ echo "current=$c"
 echo "booted=$(readlink /run/booted-system 2>/dev/null)"
 [ -e $p ] && echo "profile=$(readlink -f $p)"
 echo "profile_link=$(readlink $p 2>/dev/null)"
-for g in $p-*-link; do [ -L "$g" ] && echo "generation=${{g##*/}} $(readlink "$g")"; done
+find /nix/var/nix/profiles -maxdepth 1 -type l -name 'system-*-link' -printf 'generation=%f %l\\n' 2>/dev/null
 [ -n "$c" ] && echo "version=$(cat "$c/nixos-version" 2>/dev/null)"
 [ -n "$c" ] && echo "revision=$("$c/sw/bin/nixos-version" --configuration-revision 2>/dev/null \
   || cat "{REVISIONS_DIR}/${{c##*/}}" 2>/dev/null)"

@@ -47,3 +47,44 @@ def split(output: list[str]) -> list[Section]:
     if name is not None:
         sections.append(Section(name, args, tuple(lines)))
     return sections
+
+
+def concurrently(parts: list[tuple[str, str, str | None]]) -> str:
+    """One POSIX shell script that runs several commands at once on the host and prints each
+    one's output, in the given order, under a ``@@@ <key>`` line. ``parts`` holds (key, command,
+    required program or None); a part whose program is missing prints nothing. The wall time is
+    that of the slowest part, and it is one SSH round trip.
+
+    >>> print(concurrently([("a", "echo 1", None), ("b", "echo 2", "git")]))
+    t=$(mktemp -d) || exit 1
+    { ( echo 1 ); } >"$t/0" 2>/dev/null &
+    { command -v git >/dev/null && ( echo 2 ); } >"$t/1" 2>/dev/null &
+    wait
+    echo '@@@ a'; cat "$t/0"
+    echo '@@@ b'; cat "$t/1"
+    rm -rf "$t"; true
+    """
+    lines = ["t=$(mktemp -d) || exit 1"]
+    for i, (_key, command, needs) in enumerate(parts):
+        guard = f"command -v {needs} >/dev/null && " if needs else ""
+        lines.append(f'{{ {guard}( {command} ); }} >"$t/{i}" 2>/dev/null &')
+    lines.append("wait")
+    lines += [f"echo '@@@ {key}'; cat \"$t/{i}\"" for i, (key, _c, _n) in enumerate(parts)]
+    lines.append('rm -rf "$t"; true')
+    return "\n".join(lines)
+
+
+def split_keyed(output: list[str]) -> dict[str, list[str]]:
+    """Split what :func:`concurrently` printed into each key's lines.
+
+    >>> split_keyed(["@@@ a", "1", "@@@ b", "@@@ c", "x", "y"])
+    {'a': ['1'], 'b': [], 'c': ['x', 'y']}
+    """
+    parts: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in output:
+        if line.startswith("@@@ "):
+            current = parts.setdefault(line[4:].strip(), [])
+        elif current is not None:
+            current.append(line)
+    return parts

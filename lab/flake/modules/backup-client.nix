@@ -7,9 +7,9 @@
       inherit paths;
       passwordFile = "/run/secrets/restic-password";
       initialize = true;
-      # The lab shortens the timers (OnActiveSec, OnUnitInactiveSec) so backups really run
+      # The lab shortens the timers (OnBootSec, OnUnitInactiveSec) so backups really run
       # during a demo; the declared schedule, OnCalendar, is what freshness is judged against.
-      timerConfig = { OnCalendar = schedule; Persistent = true; OnActiveSec = "3s"; OnUnitInactiveSec = "1h"; };
+      timerConfig = { OnCalendar = schedule; Persistent = true; OnBootSec = "3s"; OnUnitInactiveSec = "1h"; };
       pruneOpts = [ "--keep-within ${keep}" ];
     };
   };

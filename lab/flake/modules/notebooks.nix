@@ -24,7 +24,7 @@ let
   };
   syncTimer = name: nb: {
     name = "nb-sync-${name}";
-    value = { wantedBy = [ "timers.target" ]; timerConfig = { OnActiveSec = "5s"; OnUnitInactiveSec = "1min"; }; };
+    value = { wantedBy = [ "timers.target" ]; timerConfig = { OnBootSec = "5s"; OnUnitInactiveSec = "1min"; }; };
   };
   over = f: builtins.listToAttrs (builtins.attrValues (builtins.mapAttrs f notebooks));
 in
