@@ -139,7 +139,8 @@ def on_target(hosts: list[str]) -> bool:
         f"{PATHS.flake}#nixosConfigurations.{h}.config.system.build.toplevel" for h in hosts
     ]
     built = json.loads(process.check(["nix", "build", "--no-link", "--json", *installables]).stdout)
-    want = [b["outputs"]["out"] for b in built]
+    paths = [b["outputs"]["out"] for b in built]
+    want = [next((p for p in paths if f"-nixos-system-{h}-" in p), None) for h in hosts]
     got = on_all(hosts, lambda h: ssh(h, "readlink /run/current-system").stdout.strip())
     return want == got
 
@@ -219,7 +220,7 @@ def bench_size(
 def markdown(result: dict[str, Any]) -> str:
     rows = ["| hosts | nixfleet (s) | sequential (s) | raw limit (s) | nixfleet/sequential | nixfleet/limit | no-op (s) | verify (s) | peak RSS deploy/no-op (MiB) |",
             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-    for size, r in result["sizes"].items():
+    for size, r in sorted(result["sizes"].items(), key=lambda kv: int(kv[0])):
         m, ratios, rss = r["median"], r["ratios"], r["peak_rss_kib"]
         rows.append(f"| {size} | {m['nixfleet']:.1f} | {m['sequential']:.1f} | {m['limit']:.1f} | "
                     f"{ratios['vs_sequential']:.2f} | {ratios['vs_limit']:.2f} | {m['noop']:.1f} | {m['verify']:.1f} | "
@@ -259,15 +260,15 @@ def main() -> None:
         "runs": args.runs,
         "sizes": {},
     }
-    for size in sizes:
-        result["sizes"][str(size)] = bench_size(size, args.runs, args.data_mb, args.restart_s, log)
-    sizes_out = result["sizes"]
-    result["ratios"] = {s: r["ratios"] for s, r in sizes_out.items()}
-    result["noop_s"] = {s: r["median"]["noop"] for s, r in sizes_out.items()}
-    result["verify_s"] = {s: r["median"]["verify"] for s, r in sizes_out.items()}
     out = REPO / "bench/results" / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    update_benchmarks_md(REPO / "BENCHMARKS.md", markdown(result), out.name)
+    for size in sizes:  # results are written after every size, so a long run keeps what it has
+        result["sizes"][str(size)] = bench_size(size, args.runs, args.data_mb, args.restart_s, log)
+        sizes_out = result["sizes"]
+        result["ratios"] = {s: r["ratios"] for s, r in sizes_out.items()}
+        result["noop_s"] = {s: r["median"]["noop"] for s, r in sizes_out.items()}
+        result["verify_s"] = {s: r["median"]["verify"] for s, r in sizes_out.items()}
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        update_benchmarks_md(REPO / "BENCHMARKS.md", markdown(result), out.name)
     print(json.dumps({k: result[k] for k in ("ratios", "noop_s", "verify_s")}, indent=2))
     print(f"results: {out.relative_to(REPO)}; table: BENCHMARKS.md")
 

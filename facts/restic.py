@@ -37,6 +37,7 @@ case $repo in
 esac
 opt=${to:+sftp.command=ssh $to${port:+ -p $port} -o ControlMaster=auto -o ControlPath=$d/cm -o ControlPersist=10 -s sftp}
 r() { timeout 60 restic --no-lock --no-cache ${opt:+-o} ${opt:+"$opt"} "$@"; }
+r_short() { timeout 5 restic --no-lock --no-cache ${opt:+-o} ${opt:+"$opt"} "$@"; }
 r snapshots --json --latest 1 >"$d/out" 2>"$d/err"; rc=$?
 echo "@@ snapshots $1 rc=$rc"; cat "$d/out"; echo; echo "@@ stderr $1"; tail -n 5 "$d/err"
 if [ $rc = 0 ]; then
@@ -45,7 +46,9 @@ if [ $rc = 0 ]; then
   elif [ -n "$path" ]; then ids=$(ls -1 "$path/locks" 2>/dev/null)
   else ids=$(r list locks 2>/dev/null); fi
   for id in $ids; do
-    lock=$(r cat lock "$id" 2>/dev/null | tr -d '\n')
+    # A lock can vanish between listing and reading it (its backup ended), and restic then
+    # retries the read for minutes: bound it. A lock that cannot be read is left out.
+    lock=$(r_short cat lock "$id" 2>/dev/null | tr -d '\n')
     h=$(printf '%s' "$lock" | sed -n 's/.*"hostname": *"\([^"]*\)".*/\1/p')
     p=$(printf '%s' "$lock" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
     alive=unknown
