@@ -17,6 +17,9 @@ ALWAYS_MASKED = (
     # root's per-user manager, started by every SSH login; under the load of many hosts booting
     # at once it times out and leaves the host degraded, and no lab login needs it.
     "user@0.service",
+    # password prompts on a console a container does not have
+    "systemd-ask-password-console.path",
+    "systemd-ask-password-wall.path",
 )
 KEPT_ENABLED = frozenset({"ssh.service", "remote-fs.target", "machines.target"})
 

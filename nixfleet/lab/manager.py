@@ -43,12 +43,27 @@ def preflight() -> None:
         raise NixfleetError(f"lab: missing {', '.join(missing)}; run `make setup` to install them")
 
 
+# Every lab host's systemd, journald, logind and Syncthing take inotify instances from the same
+# (root's) budget, 128 by default: beyond about twenty hosts, units that need one (path units)
+# fail at boot. The lab raises the limit to at least this much per host; it never lowers it.
+INOTIFY_INSTANCES_PER_HOST = 32
+INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
+
+
+def raise_inotify_limit(hosts: int, limit: Path = INOTIFY_LIMIT) -> None:
+    """Make room for ``hosts`` lab hosts' inotify instances (a machine-wide kernel setting)."""
+    want = 128 + INOTIFY_INSTANCES_PER_HOST * hosts
+    if limit.exists() and int(limit.read_text()) < want:
+        limit.write_text(f"{want}\n")
+
+
 def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) -> list[LabHost]:
     """Start a fresh lab: clear stale state, then boot every host and wait until it runs."""
     preflight()
     start = time.monotonic()
     down(paths, log=lambda _msg: None)
     hosts = plan(generic)
+    raise_inotify_limit(len(hosts))
     if paths.root.exists():
         shutil.rmtree(paths.root)
     for sub in (paths.key.parent, paths.control_dir):
