@@ -58,6 +58,10 @@ else:
         env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
         safety={
             "test_argv": rebuild_argv(Action.TEST),
+            # Copied before the watchdog is armed, so its time covers only the activation.
+            "copy_argv": None
+            if settings.build_host
+            else nix.copy_closure(settings.ssh.destination, desired.toplevel),
             "ssh_argv": settings.ssh.fresh_argv(),
             "watchdog_s": settings.watchdog_s,
             "gate_timeout_s": settings.gate_timeout_s,

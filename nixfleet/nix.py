@@ -79,6 +79,16 @@ def build_toplevels(flake: str, attrs: Sequence[str]) -> list[str]:
     ]
 
 
+def copy_closure(target: str, path: str) -> list[str]:
+    """Copy ``path`` and its closure to ``target``'s store (over ssh, with ``NIX_SSHOPTS``), as
+    nixos-rebuild's copy step does; paths already there are skipped.
+
+    >>> copy_closure("root@nas", "/nix/store/x-nixos-system-nas")
+    ['nix-copy-closure', '--to', 'root@nas', '/nix/store/x-nixos-system-nas']
+    """
+    return ["nix-copy-closure", "--to", target, path]
+
+
 def closure(path: str) -> list[str]:
     return ["nix-store", "-qR", path]
 

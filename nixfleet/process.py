@@ -39,6 +39,8 @@ class Result:
         return lines[-1] if lines else f"exit status {self.returncode}"
 
 
+TIMED_OUT = 124  # the exit status of a child killed at its timeout, as timeout(1) gives
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -65,10 +67,14 @@ def run(
 ) -> Result:
     """Run ``argv`` to completion and capture its output. Never raises on a non-zero exit.
 
-    The child gets its own session, so a timeout or Ctrl-C kills its whole process tree.
+    The child gets its own session, so a timeout or Ctrl-C kills its whole process tree. A child
+    still running after ``timeout`` seconds is killed and gives exit status 124, as timeout(1) does.
 
     >>> run(["sh", "-c", "echo hi; exit 3"]).returncode
     3
+    >>> slow = run(["sleep", "5"], timeout=0.1)
+    >>> slow.returncode, slow.last_error_line()
+    (124, 'timed out after 0.1 s')
     """
     try:
         proc = gsp.Popen(
@@ -86,6 +92,9 @@ def run(
         on_start(proc.pid)
     try:
         out, err = proc.communicate(input.encode() if input is not None else None, timeout=timeout)
+    except gsp.TimeoutExpired:
+        _kill_tree(proc)
+        return Result(tuple(argv), TIMED_OUT, "", f"timed out after {timeout} s")
     except BaseException:
         _kill_tree(proc)
         raise

@@ -1,7 +1,8 @@
 """The safe switch: how ``nixos.rebuild`` runs ``switch`` so that a bad change cannot strand a host.
 
-1. take the host's deploy lock and arm the watchdog (it re-activates the boot default after
-``watchdog_s``), in one round trip; 2. ``nixos-rebuild test``; 3. gate checks over a fresh SSH
+0. wait for the controller's build and copy the closure to the host, so that the watchdog only
+has to cover the activation; 1. take the host's deploy lock and arm the watchdog (it re-activates
+the boot default after ``watchdog_s``), in one round trip; 2. ``nixos-rebuild test``; 3. gate checks over a fresh SSH
 connection; 4. on success disarm and persist (what ``nixos-rebuild boot`` does once the closure is
 on the host: set the system profile, ``switch-to-configuration boot``); 5. on a failed gate roll
 back at once; 6. if SSH never comes back, let the watchdog restore the old generation, reconnect
@@ -88,7 +89,10 @@ class Switch:
         return ok, output.stdout
 
     def rebuild(self, action: str) -> process.Result:
-        argv = self.safety[f"{action}_argv"]
+        return self.run(self.safety[f"{action}_argv"])
+
+    def run(self, argv: list[str]) -> process.Result:
+        """Run a command on the controller for this host (nixos-rebuild, nix-copy-closure)."""
         if self.state.print_input:
             logger.info(f"{self.host.print_prefix}(controller) >>> {shlex.join(argv)}")
         result = process.run(argv, env=self.env)
@@ -157,6 +161,18 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
               "since": started.isoformat(timespec="seconds"), "revision": revision, "pid": os.getpid()}  # fmt: skip
     boot_default = safety.get("boot_default")
     watchdog_s = int(safety.get("watchdog_s", 60))
+    # Build and copy first: the watchdog, armed next, must only have to cover the activation.
+    with sw.phase("build"):
+        flake.await_prebuilds()
+    if safety.get("copy_argv"):
+        with sw.phase("copy"):
+            copied = sw.run(safety["copy_argv"])
+        if not copied.ok:
+            message = f"could not copy the closure to the host: {copied.last_error_line()}"
+            sw.log(f"error: {message}", error=True)
+            rec.record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message,
+                                              details={"phases": sw.phases}))  # fmt: skip
+            return False
     with sw.phase("lock"):
         ok, out = sw.remote(remote.begin_switch(holder, watchdog_s if boot_default else None,
                                                 rec.report.id, SystemdFailedUnits().command()))  # fmt: skip
@@ -218,8 +234,6 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     """From an armed watchdog to a persisted generation, or back to the boot default."""
     boot_default = sw.safety.get("boot_default")
     watchdog_s = int(sw.safety.get("watchdog_s", 60))
-    with sw.phase("build"):
-        flake.await_prebuilds()
     with sw.phase("test"):
         test = sw.rebuild("test")
     # Exit 4 also counts units that had failed before this switch; the gate tells them apart.

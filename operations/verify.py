@@ -195,11 +195,11 @@ def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Itera
     calls = fact_calls(declared, context.flake_checkout, only=ids)
     deadline = time.monotonic() + timeout_s
     while True:
-        result = process.run([*ssh_argv, DataLayer().command(_spec(calls))],
-                             timeout=max(5.0, timeout_s))  # fmt: skip
-        if result.returncode != 255:
+        left = max(1.0, deadline - time.monotonic())
+        result = process.run([*ssh_argv, DataLayer().command(_spec(calls))], timeout=left)
+        if result.returncode not in (255, process.TIMED_OUT):  # an answer, good or bad
             break
-        if time.monotonic() > deadline:
+        if time.monotonic() >= deadline:
             return GateResult(False)
         gevent.sleep(1)
     observed = observed_from(DataLayer().process(result.stdout.splitlines()))
