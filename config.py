@@ -1,4 +1,4 @@
-"""pyinfra's configuration for nixfleet's deploys (pyinfra reads ./config.py before the inventory).
+"""pyinfra's configuration for nixfleet's deploys (pyinfra runs ./config.py before the inventory).
 
 nixfleet's work per host is mostly waiting (on nixos-rebuild, on the host), so every selected host
 runs at once: pyinfra's default pool is 20 hosts per CPU core, which would split a 50-host fleet
@@ -9,4 +9,6 @@ host's connection and child processes hold a few descriptors), as pyinfra itself
 
 import resource
 
-PARALLEL = max(1, (resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 10) // 3)
+from pyinfra import config
+
+config.PARALLEL = max(1, (resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 10) // 3)
