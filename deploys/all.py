@@ -14,7 +14,7 @@ The run report and the findings land in .fleet/.
 
 from pyinfra import host, state
 
-from nixfleet import flake, nix
+from nixfleet import flake, nix, ssh
 from nixfleet.models import Action
 from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
@@ -58,6 +58,10 @@ else:
         env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
         safety={
             "test_argv": rebuild_argv(Action.TEST),
+            # nix-copy-closure and nixos-rebuild share one ssh connection to the host.
+            "control_dir": (mux := ssh.control_dir(prepared.recorder.report.id, host.name)),
+            "nix_sshopts": settings.ssh.nix_sshopts(f"{mux}/%C"),
+            "close_master_argv": settings.ssh.close_master_argv(f"{mux}/%C"),
             # Copied before the watchdog is armed, so its time covers only the activation.
             "copy_argv": None
             if settings.build_host

@@ -50,10 +50,10 @@ def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
     """
     record = shlex.quote(json.dumps(holder, sort_keys=True))
     busy = f'{{ echo "LOCKED $(cat {HOLDER_FILE} 2>/dev/null || echo {{}})"; exit {LOCK_BUSY}; }}'
+    # systemd-run refuses a unit name that is already loaded: that is what makes it atomic
+    # (with --collect a failed lock unit does not linger). The flock guards the file for others.
     return (
         f"mkdir -p /run/nixfleet; "
-        f"systemctl is-active -q {LOCK_UNIT}.service && {busy}; "
-        f"systemctl reset-failed {LOCK_UNIT}.service 2>/dev/null; "
         f"systemd-run -q --unit={LOCK_UNIT} --collect -p RuntimeMaxSec={max_seconds} "
         f"--service-type=exec flock -n -E {LOCK_BUSY} {LOCK_FILE} sleep infinity 2>/dev/null "
         f"|| {busy}; systemctl is-active -q {LOCK_UNIT}.service || {busy}; "
@@ -103,14 +103,17 @@ def arm_watchdog(seconds: int, run_id: str) -> str:
     True
     """
     # No shell in the unit: systemd would expand its $ and ; itself. The profile link resolves
-    # to the boot default when the timer fires.
-    return (
-        f"systemctl stop {WATCHDOG_UNIT}.timer 2>/dev/null; "
-        f"systemctl reset-failed {WATCHDOG_UNIT}.service 2>/dev/null; "
+    # to the boot default when the timer fires. A watchdog left by an earlier run is cleared and
+    # the arming retried only if the first attempt fails (one systemd call in the usual case).
+    arm = (
         f"systemd-run -q --unit={WATCHDOG_UNIT} --on-active={seconds}s "
         f"--timer-property=AccuracySec=100ms "
         f"--description={shlex.quote(f'nixfleet watchdog of run {run_id}: roll back')} "
         f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {PROFILE}/bin/switch-to-configuration switch"
+    )
+    return (
+        f"{arm} 2>/dev/null || {{ systemctl stop {WATCHDOG_UNIT}.timer 2>/dev/null; "
+        f"systemctl reset-failed {WATCHDOG_UNIT}.service {WATCHDOG_UNIT}.timer 2>/dev/null; {arm}; }}"
     )
 
 

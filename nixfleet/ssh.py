@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -80,6 +82,32 @@ class SshTarget:
         return ["ssh", *self.options(), "-o", "ControlMaster=no", "-o", "ControlPath=none",
                 "-o", f"ConnectTimeout={connect_timeout}", self.destination, "--"]  # fmt: skip
 
-    def nix_sshopts(self) -> str:
-        """The value of ``NIX_SSHOPTS`` (word-split by nixos-rebuild, hence no spaces in paths)."""
-        return " ".join(self.options())
+    def nix_sshopts(self, control_path: str | None = None) -> str:
+        """The value of ``NIX_SSHOPTS`` (word-split by nixos-rebuild, hence no spaces in paths).
+
+        With ``control_path``, every ssh that nix-copy-closure and nixos-rebuild start shares one
+        connection (ssh takes the first value of an option, so nixos-rebuild's own ControlPath,
+        added after these, does not replace it).
+
+        >>> SshTarget("nas", "nas").nix_sshopts("/tmp/m/%C").split(" -o ")[-3:]
+        ['ControlMaster=auto', 'ControlPath=/tmp/m/%C', 'ControlPersist=120']
+        """
+        mux = ["-o", "ControlMaster=auto", "-o", f"ControlPath={control_path}",
+               "-o", "ControlPersist=120"] if control_path else []  # fmt: skip
+        return " ".join([*self.options(), *mux])
+
+    def close_master_argv(self, control_path: str) -> list[str]:
+        """Ask the shared connection at ``control_path`` to exit."""
+        return ["ssh", *self.options(), "-o", f"ControlPath={control_path}", "-O", "exit",
+                self.destination]  # fmt: skip
+
+
+def control_dir(run_id: str, host: str) -> str:
+    """A private directory for one host's shared ssh connection in one run; short, since a
+    socket path (with the 40-character ``%C``) must stay under about 100 characters.
+
+    >>> control_dir("20261125T235959Z-701bc1", "nas").startswith(tempfile.gettempdir() + "/nixfleet-")
+    True
+    """
+    digest = hashlib.sha256(f"{run_id}/{host}".encode()).hexdigest()[:10]
+    return os.path.join(tempfile.gettempdir(), f"nixfleet-{digest}")

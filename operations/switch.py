@@ -16,6 +16,7 @@ import getpass
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import time
@@ -154,6 +155,20 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
                 before: str | None, safety: dict[str, Any]) -> bool:  # fmt: skip
     """The body of ``nixos.rebuild`` for ``switch``; records the outcome, returns success."""
     install_interrupt_handlers()
+    if not safety.get("control_dir"):
+        return _safe_switch(state, host, env, toplevel, revision, before, safety)
+    # One shared ssh connection for the copy and every step of nixos-rebuild, closed at the end.
+    os.makedirs(safety["control_dir"], mode=0o700, exist_ok=True)
+    try:
+        env = {**env, "NIX_SSHOPTS": safety["nix_sshopts"]}
+        return _safe_switch(state, host, env, toplevel, revision, before, safety)
+    finally:
+        process.run(safety["close_master_argv"], timeout=10)
+        shutil.rmtree(safety["control_dir"], ignore_errors=True)
+
+
+def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str, revision: str,
+                 before: str | None, safety: dict[str, Any]) -> bool:  # fmt: skip
     sw = Switch(state, host, env, toplevel, revision, before, safety)
     rec = recorder()
     started = datetime.now(timezone.utc)
