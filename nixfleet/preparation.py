@@ -48,11 +48,8 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
     textfile = data.get("prometheus_textfile")
     if textfile:
         recorder.textfile = Path(str(textfile))
-    batch = [
-        str(h.data.get("flake_attr") or h.name)
-        for h in run.selected_hosts(state)
-        if h.data.get("flake") == data.get("flake")
-    ]
+    same_flake = run.hosts_by_flake(state).get(str(data.get("flake")), [])
+    batch = [attr for attr, _elsewhere in same_flake]
     planning = run.is_dry_run()
     if deploying and not settings.allow_dirty and not planning:
         flake.refuse_dirty(settings.flake.path)
@@ -64,10 +61,7 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
         host.log_styled(f"eval-error: {error}", fg="red", log_func=logger.error)
         return Prepared(settings, recorder, None, str(error), None)
     if deploying and not planning:
-        flake.prebuild(settings.flake.path, [
-            str(h.data.get("flake_attr") or h.name) for h in run.selected_hosts(state)
-            if h.data.get("flake") == data.get("flake") and not h.data.get("build_host")
-        ])  # fmt: skip
+        flake.prebuild(settings.flake.path, [a for a, elsewhere in same_flake if not elsewhere])
     revision = flake.revision(settings.flake.path)
     run.describe(recorder, settings.flake.path, settings.action.value, revision)
     return Prepared(settings, recorder, desired, None, revision)

@@ -48,3 +48,20 @@ def is_dry_run() -> bool:
 def selected_hosts(state: State) -> list[Host]:
     """The hosts this run targets (``--limit`` applied)."""
     return [h for h in state.inventory if state.is_host_in_limit(h)]
+
+
+_by_flake: dict[int, dict[str, list[tuple[str, bool]]]] = {}
+
+
+def hosts_by_flake(state: State) -> dict[str, list[tuple[str, bool]]]:
+    """The selected hosts grouped by their ``flake``: each one's flake attribute and whether it
+    builds elsewhere (``build_host``). Worked out once per run, not once per host."""
+    if id(state) not in _by_flake:
+        groups: dict[str, list[tuple[str, bool]]] = {}
+        for h in selected_hosts(state):
+            attr = str(h.data.get("flake_attr") or h.name)
+            groups.setdefault(str(h.data.get("flake")), []).append(
+                (attr, bool(h.data.get("build_host")))
+            )
+        _by_flake[id(state)] = groups
+    return _by_flake[id(state)]
