@@ -261,12 +261,14 @@ def main() -> None:
         "sizes": {},
     }
     out = REPO / "bench/results" / f"{datetime.now(timezone.utc):%Y-%m-%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     for size in sizes:  # results are written after every size, so a long run keeps what it has
         result["sizes"][str(size)] = bench_size(size, args.runs, args.data_mb, args.restart_s, log)
         sizes_out = result["sizes"]
         result["ratios"] = {s: r["ratios"] for s, r in sizes_out.items()}
         result["noop_s"] = {s: r["median"]["noop"] for s, r in sizes_out.items()}
         result["verify_s"] = {s: r["median"]["verify"] for s, r in sizes_out.items()}
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
         update_benchmarks_md(REPO / "BENCHMARKS.md", markdown(result), out.name)
     print(json.dumps({k: result[k] for k in ("ratios", "noop_s", "verify_s")}, indent=2))
