@@ -101,9 +101,13 @@ def on_all(hosts: list[str], fn: Callable[[str], Any]) -> list[Any]:
 
 
 def connections_since(hosts: list[str], since: float) -> int:
-    """SSH connections the hosts' sshd accepted since ``since`` (epoch seconds)."""
-    cmd = f"journalctl -q _COMM=sshd --since @{since:.0f} --no-pager | grep -c 'Accepted publickey'"
-    counts = on_all(hosts, lambda h: ssh(h, cmd).stdout.strip() or "0")
+    """SSH connections the hosts' sshd accepted since ``since`` (epoch seconds), hosts' own
+    connections to each other (restic to the nas, nb to the vps) included."""
+    cmd = (
+        f"journalctl -q _COMM=sshd --since @{int(since)} --no-pager | grep -c 'Accepted publickey'"
+    )
+    fresh = ["ssh", "-F", str(PATHS.ssh_config), "-o", "ControlPath=none"]
+    counts = on_all(hosts, lambda h: process.run([*fresh, h, cmd]).stdout.strip() or "0")
     return sum(int(c) for c in counts) - len(hosts)  # less this count's own connections
 
 
