@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
-from nixfleet.observed.network import Listener, parse_ss
+from facts.probed import ProbeFact
+from nixfleet.observed.network import Listener, parse_listeners
+from nixfleet.probe import Part, Reply, Unknown
 
 
-class ListeningSockets(FactBase[list[Listener]]):
+class ListeningSockets(ProbeFact[tuple[Listener, ...]]):
     """
-    Returns the TCP and UDP sockets listening on non-loopback addresses, with their process.
+    Returns the TCP and UDP sockets listening on non-loopback addresses, with their process,
+    read from the kernel's socket tables (run as root to see every process).
 
     .. code:: python
 
-        [Listener(proto="tcp", address="0.0.0.0", port=22, process="sshd", pid=213)]
+        (Listener(proto="tcp", address="0.0.0.0", port=22, process="sshd", pid=213),)
     """
 
-    default = list
+    key = "listeners"
+    what = "list listening sockets"
 
     @override
-    def requires_command(self) -> str:
-        return "ss"
+    def part(self) -> Part:
+        return Part(self.key, "network")
 
     @override
-    def command(self) -> str:
-        return "ss -H -l -n -t -u -p"
-
-    @override
-    def process(self, output: list[str]) -> list[Listener]:
-        return parse_ss(output)
+    def parse(self, reply: Reply) -> tuple[Listener, ...] | Unknown:
+        return parse_listeners(reply)

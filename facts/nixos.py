@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import shlex
 
 from pyinfra.api.command import QuoteString, StringCommand
 from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
+from facts.probed import ProbeFact
 from nixfleet.models import SystemState
-from nixfleet.observed.nixos import REVISIONS_DIR, SYSTEM_SCRIPT, parse_system
-from nixfleet.remote import read_lock
+from nixfleet.observed.nixos import PROFILE, REVISIONS_DIR, parse_system
+from nixfleet.probe import Part, Reply
+from nixfleet.remote import HOLDER_FILE, LOCK_UNIT
 
 __all__ = [
     "REVISIONS_DIR",
@@ -23,7 +24,7 @@ __all__ = [
 ]
 
 
-class NixosSystem(FactBase[SystemState]):
+class NixosSystem(ProbeFact[SystemState]):
     """
     Returns what the host runs and boots, in one round trip: ``/run/current-system``,
     ``/run/booted-system``, the boot-default system profile and its generations, the NixOS version,
@@ -41,15 +42,16 @@ class NixosSystem(FactBase[SystemState]):
         )
     """
 
-    default = SystemState
+    key = "system"
+    what = "read which system the host runs and boots"
 
     @override
-    def command(self) -> str:
-        return SYSTEM_SCRIPT
+    def part(self) -> Part:
+        return Part(self.key, "system", (PROFILE, REVISIONS_DIR))
 
     @override
-    def process(self, output: list[str]) -> SystemState:
-        return parse_system(output)
+    def parse(self, reply: Reply) -> SystemState:
+        return parse_system(reply.records())
 
 
 class NixosCurrentSystem(FactBase[str | None]):
@@ -73,32 +75,39 @@ class NixosCurrentSystem(FactBase[str | None]):
         return value or None
 
 
-class DeployLock(FactBase[dict[str, str]]):
+class DeployLock(ProbeFact[dict[str, str]]):
     """
-    Returns who holds the host's nixfleet deploy lock (run, who, since, revision), or ``{}``.
+    Returns who holds the host's nixfleet deploy lock (run, who, since, revision), or ``{}``
+    when nobody does. A record that is not JSON is returned as ``{"who": "unknown (…)"}``.
 
     .. code:: python
 
         {"run": "20261125T215050Z-a735c0", "who": "root@controller", "since": "…", "revision": "…"}
     """
 
-    default = dict
+    key = "lock"
+    what = "read the deploy lock"
 
     @override
-    def command(self) -> str:
-        return read_lock()
+    def part(self) -> Part:
+        return Part(self.key, "lock", (f"{LOCK_UNIT}.service", HOLDER_FILE))
 
     @override
-    def process(self, output: list[str]) -> dict[str, str]:
-        text = "\n".join(output).strip()
+    def parse(self, reply: Reply) -> dict[str, str]:
+        records = reply.records()
+        if records.first("state") != "active":
+            return {}
+        text = (records.first("holder") or "").strip()
         try:
             data = json.loads(text) if text else {}
         except json.JSONDecodeError:
-            data = {"who": "unknown (unreadable lock record)"}
+            data = None
+        if not isinstance(data, dict) or not data:
+            return {"who": "unknown (unreadable lock record)"}
         return {str(k): str(v) for k, v in data.items()}
 
 
-class FlakeCheckout(FactBase[dict[str, str]]):
+class FlakeCheckout(ProbeFact[dict[str, str]]):
     """
     Returns the state of the flake checkout that push_flake manages on the host: ``state`` is
     ``absent``, ``empty``, ``git`` (with ``revision`` and ``dirty`` = ``yes``/``no``),
@@ -111,23 +120,19 @@ class FlakeCheckout(FactBase[dict[str, str]]):
         {"state": "git", "revision": "b9a501e5…", "dirty": "no"}
     """
 
-    default = dict
+    key = "checkout"
+    what = "read the flake checkout"
 
     @override
-    def command(self, path: str = "/etc/nixos") -> str:
-        return (
-            f"d={shlex.quote(path)}; "
-            "if ! command -v git >/dev/null; then echo state=no-git; "
-            'elif [ ! -e "$d" ]; then echo state=absent; '
-            'elif [ -d "$d/.git" ]; then echo state=git; '
-            'echo revision=$(git -C "$d" rev-parse -q --verify HEAD 2>/dev/null); '
-            '[ -z "$(git -C "$d" status --porcelain 2>/dev/null)" ] '
-            "&& echo dirty=no || echo dirty=yes; "
-            'elif [ -z "$(ls -A "$d")" ]; then echo state=empty; '
-            "else echo state=foreign; fi"
-        )
+    def part(self, path: str = "/etc/nixos") -> Part:
+        return Part(self.key, "checkout", (path,))
 
     @override
-    def process(self, output: list[str]) -> dict[str, str]:
-        pairs = (line.partition("=") for line in output)
-        return {k.strip(): v.strip() for k, _, v in pairs if k.strip()}
+    def parse(self, reply: Reply) -> dict[str, str]:
+        records = reply.records()
+        found = {
+            k: v for k in ("state", "revision", "dirty") if (v := records.first(k)) is not None
+        }
+        if "state" not in found:
+            raise ValueError("no state recorded")
+        return found

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import shlex
-
-from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
+from facts.probed import ProbeFact
 from nixfleet.observed.secrets import SecretFile, parse_secret_files
+from nixfleet.probe import Part, Reply, Unknown
 
 
-class SecretFiles(FactBase[dict[str, SecretFile]]):
+class SecretFiles(ProbeFact[dict[str, SecretFile | Unknown]]):
     """
     Returns the metadata of every entry in the secrets directory and of any other given paths,
-    keyed by path. Never their contents: only ``stat`` runs.
+    keyed by path. Never their contents: only ``stat`` runs. A file that cannot be stat'ed is
+    ``Unknown``; a directory that cannot be listed makes the whole fact ``Unknown``.
 
     + directory: the secrets directory (sops-nix: ``/run/secrets``, a link to ``/run/secrets.d/N``)
     + paths: further secret paths declared outside it
@@ -23,16 +23,13 @@ class SecretFiles(FactBase[dict[str, SecretFile]]):
         {"/run/secrets/restic-password": SecretFile(owner="root", group="root", mode="400", size=33)}
     """
 
-    default = dict
+    key = "secrets"
+    what = "list the secrets"
 
     @override
-    def command(self, directory: str = "/run/secrets", paths: list[str] | None = None) -> str:
-        extra = " ".join(shlex.quote(p) for p in paths or [])
-        return (
-            f"d={shlex.quote(directory)}; "
-            f'for f in "$d"/* {extra}; do [ -e "$f" ] && stat -L -c "%n|%U|%G|%a|%s" "$f"; done; true'
-        )
+    def part(self, directory: str = "/run/secrets", paths: list[str] | None = None) -> Part:
+        return Part(self.key, "secrets", (directory, *(paths or [])))
 
     @override
-    def process(self, output: list[str]) -> dict[str, SecretFile]:
-        return parse_secret_files(output)
+    def parse(self, reply: Reply) -> dict[str, SecretFile | Unknown]:
+        return parse_secret_files(reply.records())

@@ -2,23 +2,48 @@
 
 from __future__ import annotations
 
-import shlex
+import re
 
-from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
+from facts.probed import ProbeFact
 from nixfleet.observed.syncthing import SyncthingState, parse_state
+from nixfleet.probe import Part, Reply
 
-_ENDPOINTS = (
-    "system/version system/status system/connections stats/device config/folders config/devices"
-)
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):(?P<port>\d{1,5})$")
 
 
-class SyncthingStatus(FactBase[SyncthingState]):
+def rest_endpoint(gui_address: str) -> tuple[str, str]:
+    """The base URL and Unix socket ("" for none) that reach Syncthing's REST API on the host,
+    from ``services.syncthing.guiAddress``. A wildcard address is reached on loopback. An
+    address that is neither ``host:port`` nor a socket path raises ValueError.
+
+    >>> rest_endpoint("0.0.0.0:8384"), rest_endpoint("[::1]:8384")
+    (('http://127.0.0.1:8384', ''), ('http://[::1]:8384', ''))
+    >>> rest_endpoint("/run/syncthing/gui.sock")
+    ('http://localhost', '/run/syncthing/gui.sock')
+    >>> rest_endpoint("127.0.0.1:8384; rm -rf /")
+    Traceback (most recent call last):
+    ...
+    ValueError: guiAddress '127.0.0.1:8384; rm -rf /' is neither host:port nor a socket path
+    """
+    if gui_address.startswith("/"):
+        return "http://localhost", gui_address
+    m = _HOST_PORT.match(gui_address.removeprefix("http://").removeprefix("https://"))
+    if not m or m["host"].startswith("-"):
+        raise ValueError(f"guiAddress {gui_address!r} is neither host:port nor a socket path")
+    host = m["host"]
+    if host in ("0.0.0.0", "", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{m['port']}", ""
+
+
+class SyncthingStatus(ProbeFact[SyncthingState]):
     """
     Returns Syncthing's state: whether it runs, its version and device ID, each peer (connected,
-    paused, last seen) and each folder (state, needFiles, errors, completion, versioning,
-    maxConflicts, and the ``.sync-conflict-*`` files under the folder's path).
+    paused, last seen) and each declared folder (state, needFiles, errors, completion,
+    versioning, maxConflicts, and the ``.sync-conflict-*`` files under the folder's path), plus
+    ``unread``: each REST call or folder scan that failed, with why.
 
     The API key is read from ``config.xml`` on the host and handed to curl on stdin, so it
     appears in no command line, output or log. States: ``running``, ``not-installed``,
@@ -26,7 +51,7 @@ class SyncthingStatus(FactBase[SyncthingState]):
 
     + config_dir: Syncthing's config directory (NixOS: ``services.syncthing.configDir``)
     + gui_address: the GUI/REST address (``127.0.0.1:8384``, or a Unix socket path)
-    + folders: ``id=path`` for each declared folder, to look for conflict copies in
+    + folders: ``(id, path)`` of each declared folder, to look for conflict copies in
 
     .. code:: python
 
@@ -35,46 +60,20 @@ class SyncthingStatus(FactBase[SyncthingState]):
                        folders={"documents": Folder(state="idle", need_files=0, …)})
     """
 
-    @staticmethod
-    def default() -> SyncthingState:
-        return SyncthingState("unknown")
+    key = "syncthing"
+    what = "read Syncthing's state"
 
     @override
-    def command(
+    def part(
         self,
         config_dir: str = "/var/lib/syncthing/.config/syncthing",
         gui_address: str = "127.0.0.1:8384",
-        folders: list[str] | None = None,
-    ) -> str:
-        q = shlex.quote
-        if gui_address.startswith("/"):
-            base, sock = "http://localhost", f"--unix-socket {q(gui_address)} "
-        else:
-            host, _, port = gui_address.rpartition(":")
-            host = "127.0.0.1" if host in ("0.0.0.0", "", "[::]") else host
-            base, sock = f"http://{host}:{port}", ""
-        pairs = " ".join(q(f) for f in folders or [])
-        return (
-            f"cfg={q(config_dir)}; "
-            "command -v syncthing >/dev/null || { echo '@@ state not-installed'; exit 0; }; "
-            "command -v curl >/dev/null || { echo '@@ state no-curl'; exit 0; }; "
-            '[ -e "$cfg/config.xml" ] || { echo "@@ state no-config"; exit 0; }; '
-            '[ -r "$cfg/config.xml" ] || { echo "@@ state no-permission"; exit 0; }; '
-            "key=$(sed -n 's#.*<apikey>\\(.*\\)</apikey>.*#\\1#p' \"$cfg/config.xml\"); "
-            f"api() {{ printf 'X-API-Key: %s\\n' \"$key\" | curl -fsS --connect-timeout 1 --max-time 3 {sock}-H @- "
-            f'"{base}/rest/$1"; rc=$?; echo; return $rc; }}; '
-            "api system/ping >/dev/null 2>&1 || { echo '@@ state not-running'; exit 0; }; "
-            "echo '@@ state running'; "
-            f'for e in {_ENDPOINTS}; do echo "@@ api $e"; api "$e"; done; '
-            f"for pair in {pairs}; do id=${{pair%%=*}}; path=${{pair#*=}}; "
-            'echo "@@ folder-status $id"; api "db/status?folder=$id"; '
-            'echo "@@ folder-errors $id"; api "folder/errors?folder=$id"; '
-            'echo "@@ completion $id"; api "db/completion?folder=$id"; '
-            'echo "@@ conflicts $id"; '
-            "find \"$path\" -name '*.sync-conflict-*' -not -path '*/.stversions/*' 2>/dev/null | head -n 200; "
-            "done"
-        )
+        folders: list[tuple[str, str]] | None = None,
+    ) -> Part:
+        base, sock = rest_endpoint(gui_address)
+        pairs = [value for folder in folders or [] for value in folder]
+        return Part(self.key, "syncthing", (config_dir, base, sock, *pairs))
 
     @override
-    def process(self, output: list[str]) -> SyncthingState:
-        return parse_state(output)
+    def parse(self, reply: Reply) -> SyncthingState:
+        return parse_state(reply.records())

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
-from typing import TypeVar
-
-from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
+from facts.probed import ProbeFact
 from nixfleet.observed.systemd import (
     SHOW_PROPERTIES,
     Timer,
@@ -16,60 +13,57 @@ from nixfleet.observed.systemd import (
     parse_show,
     parse_timers,
 )
-
-T = TypeVar("T")
-
-
-class _SystemctlFact(FactBase[T]):
-    """Facts read with systemctl; on a host without systemd they give their empty default."""
-
-    @override
-    def requires_command(self, *args: object, **kwargs: object) -> str:
-        return "systemctl"
+from nixfleet.probe import Part, Reply, decode
 
 
-class SystemdFailedUnits(_SystemctlFact[list[str]]):
+def _lines(reply: Reply) -> list[str]:
+    return decode(reply.out).splitlines()
+
+
+class SystemdFailedUnits(ProbeFact[tuple[str, ...]]):
     """
     Returns the names of the units in the ``failed`` state.
 
     .. code:: python
 
-        ["restic-backups-desktop.service"]
+        ("restic-backups-desktop.service",)
     """
 
-    default = list
+    key = "failed_units"
+    what = "list failed units"
 
     @override
-    def command(self) -> str:
-        return "systemctl list-units --failed --all --output=json --no-pager"
+    def part(self) -> Part:
+        return Part(self.key, "systemd", ("failed",))
 
     @override
-    def process(self, output: list[str]) -> list[str]:
-        return parse_failed_units(output)
+    def parse(self, reply: Reply) -> tuple[str, ...]:
+        return tuple(parse_failed_units(_lines(reply)))
 
 
-class SystemdTimers(_SystemctlFact[list[Timer]]):
+class SystemdTimers(ProbeFact[tuple[Timer, ...]]):
     """
     Returns every loaded timer with its last and next trigger (µs since the epoch, or ``None``).
 
     .. code:: python
 
-        [Timer(unit="restic-backups-desktop.timer", activates="restic-backups-desktop.service",
-               next_us=1795638100000000, last_us=1795638090945179)]
+        (Timer(unit="restic-backups-desktop.timer", activates="restic-backups-desktop.service",
+               next_us=1795638100000000, last_us=1795638090945179),)
     """
 
-    default = list
+    key = "timers"
+    what = "list systemd timers"
 
     @override
-    def command(self) -> str:
-        return "systemctl list-timers --all --output=json --no-pager"
+    def part(self) -> Part:
+        return Part(self.key, "systemd", ("timers",))
 
     @override
-    def process(self, output: list[str]) -> list[Timer]:
-        return parse_timers(output)
+    def parse(self, reply: Reply) -> tuple[Timer, ...]:
+        return tuple(parse_timers(_lines(reply)))
 
 
-class SystemdUnits(_SystemctlFact[dict[str, UnitStatus]]):
+class SystemdUnits(ProbeFact[dict[str, UnitStatus]]):
     """
     Returns the status of the named units: ActiveState, SubState, Result, ExecMainStatus and
     when the main process last started and exited (epoch seconds).
@@ -81,14 +75,13 @@ class SystemdUnits(_SystemctlFact[dict[str, UnitStatus]]):
         {"syncthing.service": UnitStatus(id="syncthing.service", active_state="active", …)}
     """
 
-    default = dict
+    key = "units"
+    what = "read the status of systemd units"
 
     @override
-    def command(self, units: list[str]) -> str:
-        props = ",".join(SHOW_PROPERTIES)
-        names = " ".join(shlex.quote(u) for u in units) or "--"
-        return f"systemctl show --timestamp=unix -p {props} {names}"
+    def part(self, units: list[str]) -> Part:
+        return Part(self.key, "systemd", ("show", ",".join(SHOW_PROPERTIES), *units))
 
     @override
-    def process(self, output: list[str]) -> dict[str, UnitStatus]:
-        return parse_show(output)
+    def parse(self, reply: Reply) -> dict[str, UnitStatus]:
+        return parse_show(_lines(reply))

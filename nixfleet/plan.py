@@ -17,18 +17,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nixfleet import flake, nix, process
+from facts.nixos import NixosSystem
+from nixfleet import flake, nix, probe, process
 from nixfleet.errors import NixfleetError
-from nixfleet.observed.nixos import SYSTEM_SCRIPT, parse_system
+from nixfleet.models import SystemState
+from nixfleet.probe import Part, Unknown
 from nixfleet.settings import HostSettings
 
-PROBE = f"""echo '@@@ system'; {SYSTEM_SCRIPT}
-c=$(readlink /run/current-system)
-echo '@@@ closure'; [ -n "$c" ] && nix-store -qR "$c" 2>/dev/null
-echo '@@@ units'; [ -n "$c" ] && [ -d "$c/etc/systemd/system" ] && (cd "$c/etc/systemd/system" && for f in *; do [ -f "$f" ] && echo "$(sha256sum < "$f" | cut -c1-64) $f"; done)
-echo '@@@ active'; systemctl list-units --all --plain --no-legend --no-pager --state=active,activating,reloading 2>/dev/null | awk '{{print $1}}'
-echo '@@@ booted'; for f in kernel initrd kernel-modules; do readlink -f /run/booted-system/$f 2>/dev/null || echo; done
-true"""
+PROBE = probe.command([NixosSystem().part(), Part("plan", "plan", timeout_s=60)])
 UNITS = "etc/systemd/system"
 _VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*(?:-.*)?)$")
 
@@ -36,7 +32,7 @@ _VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*(?:-.*)?)$")
 @dataclass
 class HostPlan:
     host: str
-    status: str  # unchanged | changed | offline | eval-error
+    status: str  # unchanged | changed | offline | eval-error | unknown (the host could not be read)
     reason: str = ""
     current: str | None = None
     desired: str | None = None
@@ -44,17 +40,6 @@ class HostPlan:
     packages: dict[str, list[str]] = field(default_factory=dict)
     units: dict[str, list[str]] = field(default_factory=dict)
     reboot_needed: bool | None = None
-
-
-def _sections(stdout: str) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    current: list[str] = []
-    for line in stdout.splitlines():
-        if line.startswith("@@@ "):
-            current = found.setdefault(line[4:].strip(), [])
-        else:
-            current.append(line)
-    return found
 
 
 def package_changes(old: Iterable[str], new: Iterable[str]) -> dict[str, list[str]]:
@@ -128,11 +113,19 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
         desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
     except NixfleetError as error:
         return HostPlan(name, "eval-error", str(error))
-    probe = process.run([*settings.ssh.fresh_argv(connect_timeout=3), PROBE], timeout=60)
-    if probe.returncode == 255:
-        return HostPlan(name, "offline", probe.last_error_line(), desired=desired.toplevel)
-    found = _sections(probe.stdout)
-    system = parse_system(found.get("system", []))
+    read = process.run([*settings.ssh.fresh_argv(connect_timeout=3), PROBE], timeout=90)
+    if read.returncode == 255:
+        return HostPlan(name, "offline", read.last_error_line(), desired=desired.toplevel)
+    replies = probe.parse(read.stdout.splitlines())
+    system = NixosSystem().value(replies.get("system") or probe.missing("system"))
+    found = replies.get("plan") or probe.missing("plan")
+    if isinstance(system, Unknown) or found.failure:
+        why = (
+            system if isinstance(system, Unknown) else Unknown("read the host", found.failure or "")
+        )
+        return HostPlan(name, "unknown", str(why), desired=desired.toplevel)
+    assert isinstance(system, SystemState)
+    records = found.records()
     plan = HostPlan(name, "unchanged", current=system.current, desired=desired.toplevel,
                     revision={"old": system.revision, "new": desired.revision or None})  # fmt: skip
     if system.current == desired.toplevel:
@@ -144,11 +137,16 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
         return plan
     new = Path(json.loads(built.stdout)[0]["outputs"]["out"])
     closure = process.run(nix.closure(str(new))).stdout.split()
-    plan.packages = package_changes(found.get("closure", []), closure)
-    old_units = {u: h for h, _, u in (line.partition(" ") for line in found.get("units", [])) if u}
+    old_closure = records.read("closure")
+    plan.packages = package_changes(old_closure.text.split() if old_closure else [], closure)
+    old_units = {u: h for h, _, u in (row.partition(" ") for row in records.all("unit")) if u}
     units, wanted, no_restart = _local_units(new)
-    plan.units = unit_changes(old_units, units, wanted, set(found.get("active", [])), no_restart)
-    booted = [line.strip() for line in found.get("booted", [])]
+    listed = records.read("active")
+    active = (
+        {line.split()[0] for line in listed.text.splitlines() if line.split()} if listed else set()
+    )
+    plan.units = unit_changes(old_units, units, wanted, active, no_restart)
+    booted = [b.strip() for b in records.all("booted")]
     if any(booted):
         mine = [str((new / f).resolve()) for f in ("kernel", "initrd", "kernel-modules")]
         plan.reboot_needed = booted != mine

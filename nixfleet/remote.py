@@ -13,28 +13,33 @@ import json
 import shlex
 from typing import Any
 
+from nixfleet.observed.nixos import PROFILE
+
 LOCK_UNIT = "nixfleet-deploy-lock"
 LOCK_FILE = "/run/nixfleet/deploy.lock"
 HOLDER_FILE = "/run/nixfleet/deploy-lock.json"
 WATCHDOG_UNIT = "nixfleet-watchdog"
 JOURNAL = "/var/lib/nixfleet/deployments.jsonl"
-PROFILE = "/nix/var/nix/profiles/system"
 LOCK_BUSY = 75  # EX_TEMPFAIL
 
 
 def begin_switch(
-    holder: dict[str, Any], watchdog_s: int | None, run_id: str, failed_units: str
+    holder: dict[str, Any],
+    watchdog_s: int | None,
+    run_id: str,
+    failed_units: str,
+    previous: str | None = None,
 ) -> str:
     """The first step of a safe switch, in one round trip: take the deploy lock (or exit 75
     naming its holder), arm the watchdog (``watchdog_s``; None when there is no earlier generation
     to return to), and list the units that had already failed. Sections: ``@@@ lock``,
     ``@@@ watchdog`` (``ARMED``/``NOT-ARMED``) and ``@@@ failed_units``.
 
-    >>> script = begin_switch({"run": "r1"}, 30, "r1", "systemctl list-units --failed")
+    >>> script = begin_switch({"run": "r1"}, 30, "r1", "systemctl list-units --failed", "/p")
     >>> [line.split(";")[0] for line in script.splitlines()]
     ["echo '@@@ lock'", "echo '@@@ watchdog'", "echo '@@@ failed_units'"]
     """
-    arm = arm_watchdog(watchdog_s, run_id) if watchdog_s is not None else "true"
+    arm = arm_watchdog(watchdog_s, run_id, previous) if watchdog_s and previous else "true"
     return (
         f"echo '@@@ lock'; ( {acquire_lock(holder)} ) || exit $?\n"
         f"echo '@@@ watchdog'; if {{ {arm}; }} >/dev/null 2>&1; then echo ARMED; else echo NOT-ARMED; fi\n"
@@ -43,13 +48,14 @@ def begin_switch(
 
 
 def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
-    """Take the host's deploy lock or exit 75 printing ``LOCKED <holder json>``.
+    """Take the host's deploy lock or exit 75 printing ``LOCKED <holder json, base64>``.
 
     >>> "flock -n -E 75 /run/nixfleet/deploy.lock sleep infinity" in acquire_lock({"run": "r1"})
     True
     """
     record = shlex.quote(json.dumps(holder, sort_keys=True))
-    busy = f'{{ echo "LOCKED $(cat {HOLDER_FILE} 2>/dev/null || echo {{}})"; exit {LOCK_BUSY}; }}'
+    # The holder record is base64 on the line, so whatever it holds cannot forge the sections.
+    busy = f'{{ echo "LOCKED $(base64 -w0 {HOLDER_FILE} 2>/dev/null)"; exit {LOCK_BUSY}; }}'
     # systemd-run refuses a unit name that is already loaded: that is what makes it atomic
     # (with --collect a failed lock unit does not linger). The flock guards the file for others.
     return (
@@ -74,11 +80,6 @@ def lock_message(holder: dict[str, Any]) -> str:
     )
 
 
-def read_lock() -> str:
-    """Print the holder record if the deploy lock is held (nothing otherwise)."""
-    return f"systemctl is-active -q {LOCK_UNIT}.service && cat {HOLDER_FILE} 2>/dev/null; true"
-
-
 def release_lock(run_id: str) -> str:
     """Release the lock if this run holds it (another run's lock is left alone)."""
     mine = shlex.quote(f'"run": "{run_id}"')
@@ -88,28 +89,38 @@ def release_lock(run_id: str) -> str:
     )
 
 
-def _activate_boot_default(unit: str) -> str:
+def restore(previous: str, unit: str = "nixfleet-rollback") -> str:
+    """Make ``previous`` the boot default again *explicitly* (the profile may already point at
+    the new generation when persisting failed half-way), then activate it and write its boot
+    entry (``switch-to-configuration switch``). Never "whatever the profile points to".
+
+    >>> restore("/nix/store/p-sys").split(" && ")[0]
+    "[ \"$(readlink -f /nix/var/nix/profiles/system)\" = /nix/store/p-sys ] || nix-env -p /nix/var/nix/profiles/system --set /nix/store/p-sys"
+    """
+    q = shlex.quote(previous)
     return (
-        f"p=$(readlink -f {PROFILE}) && "
-        f"systemd-run -q --unit={unit} --collect --pipe --wait --service-type=exec "
-        f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER $p/bin/switch-to-configuration switch"
+        f'[ "$(readlink -f {PROFILE})" = {q} ] || nix-env -p {PROFILE} --set {q}'
+        f" && systemd-run -q --unit={unit} --collect --pipe --wait --service-type=exec "
+        f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {q}/bin/switch-to-configuration switch"
     )
 
 
-def arm_watchdog(seconds: int, run_id: str) -> str:
-    """Arm a transient timer that re-activates the boot default ``seconds`` from now.
+def arm_watchdog(seconds: int, run_id: str, previous: str) -> str:
+    """Arm a transient timer that re-activates ``previous`` ``seconds`` from now. When it
+    fires it also stops the deploy lock (``Conflicts=``), so a controller that died mid-switch
+    leaves no lock behind longer than its watchdog.
 
-    >>> "--on-active=60s" in arm_watchdog(60, "r1")
+    >>> "--on-active=60s" in arm_watchdog(60, "r1", "/nix/store/p-sys")
     True
     """
-    # No shell in the unit: systemd would expand its $ and ; itself. The profile link resolves
-    # to the boot default when the timer fires. A watchdog left by an earlier run is cleared and
-    # the arming retried only if the first attempt fails (one systemd call in the usual case).
+    # No shell in the unit: systemd would expand its $ and ; itself. A watchdog left by an
+    # earlier run is cleared and the arming retried only if the first attempt fails (one
+    # systemd call in the usual case).
     arm = (
         f"systemd-run -q --unit={WATCHDOG_UNIT} --on-active={seconds}s "
-        f"--timer-property=AccuracySec=100ms "
+        f"--timer-property=AccuracySec=100ms -p Conflicts={LOCK_UNIT}.service "
         f"--description={shlex.quote(f'nixfleet watchdog of run {run_id}: roll back')} "
-        f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {PROFILE}/bin/switch-to-configuration switch"
+        f"-E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {shlex.quote(previous)}/bin/switch-to-configuration switch"
     )
     return (
         f"{arm} 2>/dev/null || {{ systemctl stop {WATCHDOG_UNIT}.timer 2>/dev/null; "
@@ -145,11 +156,6 @@ def persist(toplevel: str, record: str, armed: bool) -> str:
         f"--service-type=exec -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {q}/bin/switch-to-configuration boot "
         f"&& {record} && echo PERSISTED"
     )
-
-
-def rollback() -> str:
-    """Re-activate the boot-default generation now (``test`` never moved it)."""
-    return _activate_boot_default("nixfleet-rollback")
 
 
 def schedule_reboot(policy: str) -> str | None:

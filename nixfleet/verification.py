@@ -9,6 +9,8 @@ from typing import Any
 from nixfleet.checks import Check, Severity, nb, network, nixos, restic, secrets, syncthing, systemd
 from nixfleet.checks.context import Context, Observed, Subjects
 from nixfleet.declared import Declared
+from nixfleet.observed.syncthing import SyncthingState
+from nixfleet.probe import Unknown
 
 CHECKS: tuple[Callable[[Subjects], Check | None], ...] = (
     nixos.current_system, nixos.revision, systemd.failed_units,
@@ -48,20 +50,29 @@ def verify(declared: Declared, observed: Observed, context: Context) -> HostVeri
 
 
 def _metrics(s: Subjects, checks: tuple[Check, ...]) -> list[Metric]:
+    """Only what was read: an Unknown fact gives no metric (its check's ``nixfleet_check_ok``
+    is 0), so a stale number never stands in for one that could not be read."""
     host = s.context.host
     out = [Metric("nixfleet_check_ok", {"host": host, "check": c.id}, float(c.ok)) for c in checks]
+    restic = {} if isinstance(s.observed.restic, Unknown) else s.observed.restic
+    syncthing = s.observed.syncthing
+    notebooks = {} if isinstance(s.observed.notebooks, Unknown) else s.observed.notebooks
     for name in sorted(s.declared.restic):
-        got = s.observed.restic.get(name)
+        got = restic.get(name)
         if got and got.latest:
             out.append(Metric("nixfleet_backup_last_snapshot_timestamp_seconds",
                               {"host": host, "job": name}, got.latest.time.timestamp()))  # fmt: skip
-    if s.observed.syncthing and s.observed.syncthing.running:
-        for fid, folder in sorted(s.observed.syncthing.folders.items()):
+    if isinstance(syncthing, SyncthingState) and syncthing.running:
+        for fid, folder in sorted(syncthing.folders.items()):
+            if "conflicts" in folder.unread or (
+                s.declared.syncthing and fid not in s.declared.syncthing.folders
+            ):
+                continue
             out.append(Metric("nixfleet_sync_conflicts", {"host": host, "folder": fid},
                               float(len(folder.conflicts))))  # fmt: skip
     for name, decl in sorted(s.declared.notebooks.items()):
-        book = s.observed.notebooks.get(decl.path)
-        if book and book.exists:
+        book = notebooks.get(decl.path)
+        if book and book.exists and not ({"ahead_behind", "unpushed"} & set(book.unread)):
             out.append(Metric("nixfleet_notebook_unpushed_commits", {"host": host, "notebook": name},
                               float(book.ahead)))  # fmt: skip
     return out

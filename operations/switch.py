@@ -12,6 +12,8 @@ trip. The host always ends on its old or new generation; the outcome says which,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import getpass
 import json
 import os
@@ -35,12 +37,13 @@ from pyinfra.api.state import State
 from facts.datalayer import DataLayer
 from facts.nixos import NixosSystem
 from facts.systemd import SystemdFailedUnits
-from nixfleet import flake, process, remote
+from nixfleet import flake, probe, process, remote
 from nixfleet.checks.context import Context
 from nixfleet.declared import Declared
 from nixfleet.models import HostOutcome, HostStatus, SystemState
-from nixfleet.observed.nixos import SYSTEM_SCRIPT, record_revision
+from nixfleet.observed.nixos import record_revision
 from nixfleet.observed.sections import split_keyed
+from nixfleet.probe import Unknown
 from nixfleet.report import recorder
 from operations.verify import GateResult, data_layer_script, gate, remember
 
@@ -67,6 +70,7 @@ class Switch:
     failed_before: tuple[str, ...] = ()
     phases: dict[str, float] = field(default_factory=dict)
     reading: gevent.Greenlet | None = None  # the data layer, read while the gate and persist run
+    reading_keys: list[str] = field(default_factory=list)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -102,8 +106,8 @@ class Switch:
                 logger.info(f"{self.host.print_prefix}(controller) {line}")
         return result
 
-    def system(self) -> SystemState:
-        return SystemState.coerce(self.host.get_fact(NixosSystem, _ignore_errors=True))
+    def system(self) -> SystemState | Unknown:
+        return self.host.get_fact(NixosSystem, _ignore_errors=True)  # type: ignore[no-any-return]
 
     def gate(self, timeout_s: float) -> GateResult:
         ctx = Context(host=self.host.name, now=datetime.now(timezone.utc), toplevel=self.toplevel,
@@ -189,8 +193,9 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
                                               details={"phases": sw.phases}))  # fmt: skip
             return False
     with sw.phase("lock"):
-        ok, out = sw.remote(remote.begin_switch(holder, watchdog_s if boot_default else None,
-                                                rec.report.id, SystemdFailedUnits().command()))  # fmt: skip
+        ok, out = sw.remote(remote.begin_switch(holder, watchdog_s, previous=boot_default,
+                                                run_id=rec.report.id,
+                                                failed_units=SystemdFailedUnits().command()))  # fmt: skip
     begun = split_keyed(out.splitlines())
     if not ok or "LOCKED-BY-US" not in begun.get("lock", []):
         message = _lock_message(out)
@@ -207,7 +212,12 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
             )
             return False
         failed = begun.get("failed_units", [])
-        sw.failed_before = tuple(SystemdFailedUnits().process(failed) if any(failed) else ())
+        listed = SystemdFailedUnits().process(failed)
+        if isinstance(listed, Unknown):  # the gate could not tell old failures from new ones
+            sw.remote(remote.disarm_watchdog())
+            status, reason = HostStatus.FAILED, f"before the switch: {listed}"
+            return False
+        sw.failed_before = listed
         status, reason = _switch(sw)
         return status is HostStatus.SWITCHED
     except Interrupted as stop:
@@ -223,22 +233,25 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
             "result": status.value, "reason": reason or None,
         })  # fmt: skip
         # One round trip: journal, release the lock, read what the host now runs.
-        system = f"echo '@@@ system'; ( {SYSTEM_SCRIPT} )"
+        system = probe.command([NixosSystem().part()])
         with sw.phase("finish"):
             _ok, lines = sw.remote(f"{journal}; {remote.release_lock(rec.report.id)}; {system}")
-        after = SystemState.coerce(DataLayer().process(lines.splitlines()).get("system"))
+        after = NixosSystem().process(lines.splitlines())
+        status, reason = observed_outcome(status, reason, after, toplevel, boot_default)
         if sw.reading is not None and status is HostStatus.SWITCHED:
             with sw.phase("read"):
                 read_ok, read = sw.reading.get()
             if read_ok:  # this run's verify uses it, with the system as it is now
-                remember(host.name, [*read.splitlines(), *lines.splitlines()])
+                values = {**DataLayer().process(read.splitlines()), "system": after}
+                remember(host.name, values, sw.reading_keys)
         elif sw.reading is not None:
             sw.reading.kill()
-        outcome = HostOutcome(status, before=before, after=after.current, generation=after.generation,
+        known = after if isinstance(after, SystemState) else SystemState()
+        outcome = HostOutcome(status, before=before, after=known.current, generation=known.generation,
                               revision=revision, error=reason or None)  # fmt: skip
-        outcome.details["reboot_needed"] = after.reboot_needed
+        outcome.details["reboot_needed"] = known.reboot_needed
         outcome.details["phases"] = sw.phases
-        if status is HostStatus.SWITCHED and after.reboot_needed:
+        if status is HostStatus.SWITCHED and known.reboot_needed:
             outcome.details["reboot"] = _reboot(sw, safety.get("reboot") or {})
         if status is not HostStatus.SWITCHED:
             sw.log(f"{status.value}: {reason}", error=True)
@@ -261,9 +274,8 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     # This run's verify needs the data layer after activation: read it while the gate and
     # persist run (persisting changes only the boot default, which the last step re-reads).
     declared = Declared.from_json(sw.safety.get("declared") or {})
-    sw.reading = gevent.spawn(
-        sw.remote, data_layer_script(declared, sw.safety.get("flake_checkout"))
-    )
+    script, sw.reading_keys = data_layer_script(declared, sw.safety.get("flake_checkout"))
+    sw.reading = gevent.spawn(sw.remote, script)
     with sw.phase("gate"):
         result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)))
     if not result.reachable:
@@ -292,6 +304,31 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     return HostStatus.SWITCHED, ""
 
 
+def observed_outcome(status: HostStatus, reason: str, after: SystemState | Unknown, toplevel: str,
+                     previous: str | None) -> tuple[HostStatus, str]:  # fmt: skip
+    """The outcome as the host shows it afterwards: ``switched`` only if it runs *and* boots
+    ``toplevel``, ``rolled-back`` only if it runs and boots ``previous``; anything else is
+    ``failed``, naming both.
+
+    >>> observed_outcome(HostStatus.SWITCHED, "", SystemState(current="/n/new", profile="/n/old"),
+    ...                  "/n/new", "/n/old")[1]
+    'the host runs new but boots old'
+    """
+    if isinstance(after, Unknown):
+        return HostStatus.FAILED, f"{reason + '; ' if reason else ''}afterwards, {after}"
+    want = {HostStatus.SWITCHED: toplevel, HostStatus.ROLLED_BACK: previous}.get(status)
+    if status in (HostStatus.SWITCHED, HostStatus.ROLLED_BACK) and (
+        after.current != want or after.profile != want
+    ):
+        seen = f"the host runs {_name(after.current)} but boots {_name(after.profile)}"
+        return HostStatus.FAILED, f"{reason}; {seen}" if reason else seen
+    return status, reason
+
+
+def _name(path: str | None) -> str:
+    return path.rsplit("/", 1)[-1][:8] if path else "nothing"
+
+
 def _reboot(sw: Switch, reboot: dict[str, Any]) -> str:
     """Carry out the host's reboot policy (or only report it, as the lab does)."""
     policy = str(reboot.get("policy", "never"))
@@ -310,9 +347,10 @@ def _roll_back(sw: Switch, boot_default: str | None, reason: str) -> tuple[HostS
     """Re-activate the boot default now, then disarm the watchdog."""
     if not boot_default:
         return HostStatus.FAILED, f"{reason}; no earlier generation to roll back to"
-    ok, _ = sw.remote(remote.rollback())
+    ok, _ = sw.remote(remote.restore(boot_default))
     sw.remote(remote.disarm_watchdog())
-    current = sw.system().current
+    system = sw.system()
+    current = system.current if isinstance(system, SystemState) else None
     if current == boot_default:
         return HostStatus.ROLLED_BACK, reason
     if not ok:  # the connection may be gone: the watchdog is the last resort
@@ -340,8 +378,8 @@ def _await_watchdog(
 def _lock_message(output: str) -> str:
     line = next((x for x in output.splitlines() if x.startswith("LOCKED ")), "")
     try:
-        holder = json.loads(line.removeprefix("LOCKED ").strip() or "{}")
-    except json.JSONDecodeError:
+        holder = json.loads(base64.b64decode(line.removeprefix("LOCKED ").strip()) or b"{}")
+    except (ValueError, binascii.Error):
         holder = {}
     if not holder:
         return f"could not take the deploy lock: {output.strip()[-200:] or 'no answer'}"

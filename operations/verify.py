@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -15,12 +15,12 @@ from pyinfra.api.host import Host
 from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 
-from facts.datalayer import DataLayer
+from facts.datalayer import FACTS, DataLayer
 from nixfleet import process
 from nixfleet.checks import Severity
 from nixfleet.checks.context import Context, Observed
 from nixfleet.declared import Declared
-from nixfleet.models import SystemState
+from nixfleet.probe import Unknown
 from nixfleet.report import recorder
 from nixfleet.verification import HostVerification, verify
 
@@ -71,7 +71,7 @@ def fact_calls(
             {
                 "config_dir": st.config_dir,
                 "gui_address": st.gui_address,
-                "folders": [f"{f.id}={f.path}" for f in st.folders.values()],
+                "folders": [(f.id, f.path) for f in st.folders.values()],
             },
         )
         if st
@@ -79,7 +79,9 @@ def fact_calls(
         FactCall("notebooks", {"paths": sorted(n.path for n in declared.notebooks.values())})
         if declared.notebooks
         else None,
-        FactCall("restic", {"jobs": jobs}) if jobs else None,
+        FactCall("restic", {"jobs": {n: list(j.paths) for n, j in declared.restic.items()}})
+        if jobs
+        else None,
         FactCall("secrets", {"directory": SECRETS_DIR, "paths": outside})
         if declared.secrets
         else None,
@@ -88,28 +90,36 @@ def fact_calls(
     return [c for c in calls if c is not None and c.key in wanted]
 
 
-def observed_from(values: dict[str, Any]) -> Observed:
-    """Assemble facts' values (missing ones stay empty) into an Observed."""
-    conv: dict[str, Callable[[Any], Any]] = {
-        "system": SystemState.coerce, "checkout": dict, "failed_units": tuple, "timers": tuple,
-        "listeners": tuple,
-    }  # fmt: skip
-    return Observed(**{k: conv.get(k, lambda v: v)(v) for k, v in values.items()})
+def observed_from(values: dict[str, Any], asked: Iterable[str]) -> Observed:
+    """Assemble facts' values into an Observed. A fact that was ``asked`` for but is not in
+    ``values`` (the host never answered) is Unknown, never its empty default."""
+    fields = {
+        key: values[key] if key in values else Unknown(FACTS[key].what, NO_ANSWER)
+        for key in asked
+        if key in Observed.__dataclass_fields__
+    }
+    return Observed(**fields)
+
+
+NO_ANSWER = "no answer from the host (the connection failed or was cut short)"
 
 
 def observe(host: Host, calls: list[FactCall]) -> Observed:
-    """Read the facts over pyinfra's connection, all in one round trip. A fact that cannot be
-    read yields its empty default, which the checks then flag; facts never change the host."""
-    return observed_from(host.get_fact(DataLayer, facts=_spec(calls), _ignore_errors=True))
+    """Read the facts over pyinfra's connection, all in one round trip; facts never change the
+    host. A fact that could not be read is Unknown, and the checks that need it fail."""
+    values = host.get_fact(DataLayer, facts=_spec(calls), _ignore_errors=True)
+    return observed_from(values or {}, [c.key for c in calls])
 
 
 def _spec(calls: list[FactCall]) -> dict[str, dict[str, Any]]:
     return {c.key: c.kwargs for c in calls}
 
 
-def data_layer_script(declared: Declared, flake_checkout: str | None) -> str:
-    """The command that reads every fact verification needs, in one round trip."""
-    return str(DataLayer().command(_spec(fact_calls(declared, flake_checkout))))
+def data_layer_script(declared: Declared, flake_checkout: str | None) -> tuple[str, list[str]]:
+    """The command that reads every fact verification needs, in one round trip, and the keys
+    of the facts it reads."""
+    calls = fact_calls(declared, flake_checkout)
+    return str(DataLayer().command(_spec(calls))), [c.key for c in calls]
 
 
 # What a safe switch read at its end (after the new generation became the boot default), kept
@@ -117,9 +127,9 @@ def data_layer_script(declared: Declared, flake_checkout: str | None) -> str:
 _after_switch: dict[str, Observed] = {}
 
 
-def remember(host_name: str, output: list[str]) -> None:
-    """Keep what :func:`data_layer_script` printed for ``host_name``'s verify in this run."""
-    _after_switch[host_name] = observed_from(DataLayer().process(output))
+def remember(host_name: str, values: dict[str, Any], asked: Iterable[str]) -> None:
+    """Keep the facts a safe switch read at its end for ``host_name``'s verify in this run."""
+    _after_switch[host_name] = observed_from(values, asked)
 
 
 def _verify_step(
@@ -202,8 +212,11 @@ def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Itera
         if time.monotonic() >= deadline:
             return GateResult(False)
         gevent.sleep(1)
-    observed = observed_from(DataLayer().process(result.stdout.splitlines()))
+    observed = observed_from(
+        DataLayer().process(result.stdout.splitlines()), [c.key for c in calls]
+    )
     checks = verify(declared, observed, context).checks
     failed = tuple(f"{c.id}: {c.message}" for c in checks
                    if c.id in ids and not c.ok and c.severity is Severity.ERROR)  # fmt: skip
-    return GateResult(True, failed, observed.system.current)
+    system = observed.system
+    return GateResult(True, failed, None if isinstance(system, Unknown) else system.current)

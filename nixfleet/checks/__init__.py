@@ -3,7 +3,8 @@
 Every check has a stable id, ``ok``, a severity (``error`` or ``warn``), a one-line message
 saying what to do, and details. One check id covers all of its subjects on a host (every folder,
 every job…): it fails if any subject does, with the worst severity among them. A subject the
-host does not declare is not checked at all.
+host does not declare is not checked at all. A check that needs a read that did not happen
+fails at severity error, saying what could not be read and why (:func:`unreadable`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+
+from nixfleet.probe import Unknown
 
 
 class Severity(str, enum.Enum):
@@ -70,3 +73,33 @@ def verdict(
         {"subject": p.subject, "message": p.message, "severity": p.severity.value} for p in problems
     ]
     return Check(check_id, False, worst, first.message + more, details)
+
+
+def unreadable(
+    check_id: str, *reads: object, details: dict[str, Any] | None = None
+) -> Check | None:
+    """The failed check for reads that did not happen (any :class:`Unknown` among ``reads``),
+    or None when every read happened.
+
+    >>> unreadable("network.exposed-ports", (), Unknown("list listening sockets", "ss: not found")).message
+    'could not list listening sockets: ss: not found'
+    >>> unreadable("x.y", ()) is None
+    True
+    """
+    unknowns = [r for r in reads if isinstance(r, Unknown)]
+    if not unknowns:
+        return None
+    more = f" (and {len(unknowns) - 1} more)" if len(unknowns) > 1 else ""
+    info = {**(details or {}), "unknown": [str(u) for u in unknowns]}
+    return Check(check_id, False, Severity.ERROR, str(unknowns[0]) + more, info)
+
+
+def unread_problem(
+    subject: str, what: str, unread: dict[str, str], needs: tuple[str, ...]
+) -> Problem | None:
+    """An error problem when any read in ``needs`` is in ``unread`` (read name -> why)."""
+    missed = [unread[n] for n in needs if n in unread]
+    if not missed:
+        return None
+    more = f" (and {len(missed) - 1} more)" if len(missed) > 1 else ""
+    return Problem(subject, f"could not read {what}: {missed[0]}{more}")

@@ -14,22 +14,25 @@ from nixfleet.observed.restic import ResticJob
 from nixfleet.observed.secrets import SecretFile
 from nixfleet.observed.syncthing import SyncthingState
 from nixfleet.observed.systemd import Timer, UnitStatus
+from nixfleet.probe import Unknown
 
 
 @dataclass(frozen=True)
 class Observed:
-    """One host's facts, read fresh in one verification pass."""
+    """One host's facts, read fresh in one verification pass. A fact that was read but could
+    not be is :class:`Unknown`; one that was not asked for (nothing declared needs it) keeps
+    its empty value, and no check looks at it."""
 
-    system: SystemState = field(default_factory=SystemState)
-    checkout: dict[str, str] = field(default_factory=dict)
-    failed_units: tuple[str, ...] = ()
-    timers: tuple[Timer, ...] = ()
-    units: dict[str, UnitStatus] = field(default_factory=dict)
-    syncthing: SyncthingState | None = None
-    notebooks: dict[str, Notebook] = field(default_factory=dict)
-    restic: dict[str, ResticJob] = field(default_factory=dict)
-    secrets: dict[str, SecretFile] = field(default_factory=dict)
-    listeners: tuple[Listener, ...] = ()
+    system: SystemState | Unknown = field(default_factory=SystemState)
+    checkout: dict[str, str] | Unknown = field(default_factory=dict)
+    failed_units: tuple[str, ...] | Unknown = ()
+    timers: tuple[Timer, ...] | Unknown = ()
+    units: dict[str, UnitStatus] | Unknown = field(default_factory=dict)
+    syncthing: SyncthingState | Unknown | None = None
+    notebooks: dict[str, Notebook] | Unknown = field(default_factory=dict)
+    restic: dict[str, ResticJob] | Unknown = field(default_factory=dict)
+    secrets: dict[str, SecretFile | Unknown] | Unknown = field(default_factory=dict)
+    listeners: tuple[Listener, ...] | Unknown = ()
 
 
 @dataclass(frozen=True)

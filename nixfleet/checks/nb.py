@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from nixfleet.checks import Check, Problem, Severity, verdict
+from nixfleet.checks import Check, Problem, Severity, unread_problem, unreadable, verdict
 from nixfleet.checks.context import Subjects
+from nixfleet.observed.nb import Notebook
+from nixfleet.probe import Unknown
+
+# The git reads each check needs (see probes/nb.sh).
+NEEDS = {
+    "nb.clean": ("status",),
+    "nb.pushed": ("branch", "ahead_behind", "unpushed"),
+    "nb.conflicts": ("markers", "copies"),
+}
 
 
-def _pairs(s: Subjects):  # type: ignore[no-untyped-def]
+def _pairs(
+    s: Subjects, check_id: str, problems: list[Problem]
+) -> Iterator[tuple[str, Notebook | None]]:
+    """Each declared notebook with what was read of it; one whose reads for ``check_id``
+    failed becomes an error problem instead."""
+    assert not isinstance(s.observed.notebooks, Unknown)
     for name, nb in sorted(s.declared.notebooks.items()):
-        yield name, s.observed.notebooks.get(nb.path)
+        got = s.observed.notebooks.get(nb.path)
+        if got is not None:
+            missed = unread_problem(name, f"notebook {name}", got.unread, NEEDS[check_id])
+            if missed:
+                problems.append(missed)
+                continue
+        yield name, got
 
 
 def clean(s: Subjects) -> Check | None:
     if not s.declared.notebooks:
         return None
-    problems, details = [], {}
-    for name, got in _pairs(s):
+    if bad := unreadable("nb.clean", s.observed.notebooks):
+        return bad
+    problems: list[Problem] = []
+    details = {}
+    for name, got in _pairs(s, "nb.clean", problems):
         if got is None or not got.exists or not got.is_git:
             problems.append(
                 Problem(name, f"notebook {name} is missing; redeploy or `nb notebooks add`")
@@ -41,9 +65,12 @@ def clean(s: Subjects) -> Check | None:
 def pushed(s: Subjects) -> Check | None:
     if not s.declared.notebooks:
         return None
-    problems, details = [], {}
+    if bad := unreadable("nb.pushed", s.observed.notebooks):
+        return bad
+    problems: list[Problem] = []
+    details = {}
     now = s.context.now
-    for name, got in _pairs(s):
+    for name, got in _pairs(s, "nb.pushed", problems):
         if got is None or not got.exists or not got.is_git:
             continue
         details[name] = {"ahead": got.ahead, "behind": got.behind, "upstream": got.has_upstream,
@@ -63,8 +90,11 @@ def pushed(s: Subjects) -> Check | None:
 def conflicts(s: Subjects) -> Check | None:
     if not s.declared.notebooks:
         return None
-    problems, details = [], {}
-    for name, got in _pairs(s):
+    if bad := unreadable("nb.conflicts", s.observed.notebooks):
+        return bad
+    problems: list[Problem] = []
+    details = {}
+    for name, got in _pairs(s, "nb.conflicts", problems):
         if got is None or not got.exists:
             continue
         details[name] = {

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from nixfleet.checks import Check, Problem, Severity, verdict
+from nixfleet.checks import Check, Problem, Severity, unreadable, verdict
 from nixfleet.checks.context import Subjects
+from nixfleet.probe import Unknown
 
 
 def current_system(s: Subjects) -> Check:
     system, want = s.observed.system, s.context.toplevel
+    if bad := unreadable("nixos.current-system", system, details={"declared": want}):
+        return bad
+    assert not isinstance(system, Unknown)
     details = {"current": system.current, "declared": want, "boot_default": system.profile}
     problems = []
     if not system.current:
@@ -32,9 +36,13 @@ def revision(s: Subjects) -> Check | None:
     path, want = s.context.flake_checkout, s.context.flake_revision
     if not path or not want:
         return None
-    checkout = s.observed.checkout
+    checkout, system = s.observed.checkout, s.observed.system
+    if bad := unreadable("nixos.revision", checkout, details={"checkout": path, "flake": want}):
+        return bad
+    assert not isinstance(checkout, Unknown)
+    running = None if isinstance(system, Unknown) else system.revision
     details = {"checkout": path, "flake": want, "host": checkout.get("revision"),
-               "running": s.observed.system.revision}  # fmt: skip
+               "running": running}  # fmt: skip
     problems = []
     if checkout.get("state") != "git":
         problems.append(Problem(path, f"{path} holds no flake checkout ({checkout.get('state')}); deploy the host",

@@ -6,10 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from nixfleet import schedule
-from nixfleet.checks import Check, Problem, Severity, verdict
+from nixfleet.checks import Check, Problem, Severity, unreadable, verdict
 from nixfleet.checks.context import Subjects
 from nixfleet.declared import ResticJob as ResticJobDecl
 from nixfleet.observed.systemd import UnitStatus
+from nixfleet.probe import Unknown
 
 STALE_LOCK = timedelta(minutes=30)  # restic's own staleLockTimeout
 STATES = {
@@ -31,6 +32,9 @@ def timer(s: Subjects) -> Check | None:
     jobs = [(n, j) for n, j in _jobs(s) if j.timer]
     if not jobs:
         return None
+    if bad := unreadable("restic.timer", s.observed.timers, s.observed.units):
+        return bad
+    assert not isinstance(s.observed.timers, Unknown) and not isinstance(s.observed.units, Unknown)
     timers = {t.unit: t for t in s.observed.timers}
     problems, details = [], {}
     for name, job in jobs:
@@ -53,7 +57,10 @@ def _triggered(status: UnitStatus | None) -> bool:
 
 
 def _first_run_pending(s: Subjects, job: ResticJobDecl) -> bool:
-    """The job has not completed a run yet: its first backup is scheduled or under way."""
+    """The job has not completed a run yet: its first backup is scheduled or under way. Told
+    from the timer's recorded last trigger and the unit's state; unknown reads say "no"."""
+    if isinstance(s.observed.timers, Unknown) or isinstance(s.observed.units, Unknown):
+        return False
     timer = next((t for t in s.observed.timers if t.unit == job.timer_unit), None)
     unit = s.observed.units.get(job.service)
     running = bool(unit and unit.active_state in ("activating", "active"))
@@ -66,6 +73,9 @@ def _first_run_pending(s: Subjects, job: ResticJobDecl) -> bool:
 def last_run(s: Subjects) -> Check | None:
     if not s.declared.restic:
         return None
+    if bad := unreadable("restic.last-run", s.observed.units):
+        return bad
+    assert not isinstance(s.observed.units, Unknown)
     problems, details = [], {}
     for name, job in _jobs(s):
         unit = s.observed.units.get(job.service)
@@ -83,6 +93,9 @@ def last_run(s: Subjects) -> Check | None:
 def snapshot_age(s: Subjects) -> Check | None:
     if not s.declared.restic:
         return None
+    if bad := unreadable("restic.snapshot-age", s.observed.restic):
+        return bad
+    assert not isinstance(s.observed.restic, Unknown)
     problems: list[Problem] = []
     details: dict[str, dict[str, Any]] = {}
     for name, job in _jobs(s):
@@ -124,10 +137,23 @@ def snapshot_age(s: Subjects) -> Check | None:
 def repo_locked(s: Subjects) -> Check | None:
     if not s.declared.restic:
         return None
+    if bad := unreadable("restic.repo-locked", s.observed.restic):
+        return bad
+    assert not isinstance(s.observed.restic, Unknown)
     problems, details = [], {}
     for name, _job in _jobs(s):
         got = s.observed.restic.get(name)
-        if got is None or got.state != "ok":
+        if got is None:
+            problems.append(
+                Problem(name, f"could not read the locks of {name}: no answer for the job")
+            )
+            continue
+        if got.state != "ok":
+            continue  # restic.snapshot-age reports why the repository cannot be read
+        if got.locks_unread:
+            problems.append(
+                Problem(name, f"could not read the locks of {name}: {got.locks_unread}")
+            )
             continue
         details[name] = [{"since": lk.time.isoformat(), "host": lk.hostname, "pid": lk.pid,
                           "alive": lk.alive} for lk in got.locks]  # fmt: skip

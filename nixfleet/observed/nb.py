@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from nixfleet.observed.sections import split
+from nixfleet.observed.restic import redact
+from nixfleet.probe import Read, Records
+
+# Exit statuses that are answers, not failures: `git config --get` of an unset key,
+# `git symbolic-ref -q` on a detached HEAD, `git grep` with no match.
+_ANSWERS = {"remote": {1}, "branch": {1}, "markers": {1}}
 
 
 @dataclass(frozen=True)
 class Notebook:
-    """One notebook's git state. Times are epoch seconds; ``None`` when it never happened."""
+    """One notebook's git state. Times are epoch seconds; ``None`` when it never happened.
+    ``unread`` names each read that failed (``status``, ``ahead_behind``, ``unpushed``,
+    ``markers``, ``copies``, …) with why; what it would have filled is not known."""
 
     path: str
     exists: bool
     is_git: bool = False
     branch: str = ""
-    remote: str = ""
+    remote: str = ""  # credentials masked
     dirty: tuple[str, ...] = ()
     rebase_in_progress: bool = False
     has_upstream: bool = False
@@ -26,46 +33,117 @@ class Notebook:
     conflicted_copies: tuple[str, ...] = ()
     last_commit: int | None = None
     last_fetch: int | None = None
+    unread: dict[str, str] = field(default_factory=dict)
 
 
-def _int(value: str) -> int | None:
-    return int(value) if value.strip().lstrip("-").isdigit() else None
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip()
+    return int(value) if value.lstrip("-").isdigit() else None
 
 
-def parse_notebooks(output: list[str]) -> dict[str, Notebook]:
-    """Parse the sections of ``facts.nb.NbNotebooks``'s command, keyed by notebook path."""
-    found: dict[str, Notebook] = {}
-    for section in split(output):
-        if section.name != "notebook" or not section.args:
-            continue
-        path = section.args[0]
-        values: dict[str, str] = {}
-        lists: dict[str, list[str]] = {"dirty": [], "marker": [], "copy": []}
-        for line in section.lines:
-            key, _, value = line.partition("=")
-            if key in lists:
-                lists[key].append(value)
-            else:
-                values[key] = value
-        if values.get("exists") != "yes":
-            found[path] = Notebook(path, exists=False)
-            continue
-        ahead, _, behind = values.get("ahead_behind", "").partition(" ")
-        found[path] = Notebook(
-            path=path,
-            exists=True,
-            is_git=values.get("git") == "yes",
-            branch=values.get("branch", ""),
-            remote=values.get("remote", ""),
-            dirty=tuple(lists["dirty"]),
-            rebase_in_progress=values.get("rebase") == "yes",
-            has_upstream=values.get("upstream") == "yes",
-            ahead=_int(ahead) or 0,
-            behind=_int(behind) or 0,
-            oldest_unpushed=_int(values.get("oldest_unpushed", "")),
-            markers=tuple(lists["marker"]),
-            conflicted_copies=tuple(lists["copy"]),
-            last_commit=_int(values.get("last_commit", "")),
-            last_fetch=_int(values.get("last_fetch", "")),
-        )
+def porcelain_paths(raw: bytes) -> list[str]:
+    """Paths of ``git status --porcelain -z`` (``XY path``; renames carry the old path next).
+
+    >>> porcelain_paths(b" M a\\nb\\x00R  new\\x00old\\x00?? c\\x00")
+    [' M a\\nb', 'R  new', '?? c']
+    """
+    items = raw.split(b"\0")
+    out, i = [], 0
+    while i < len(items):
+        item = items[i]
+        if len(item) >= 3:
+            out.append(item.decode("utf-8", "backslashreplace"))
+            i += 2 if item[:1] in (b"R", b"C") else 1
+        else:
+            i += 1
+    return out
+
+
+def grep_markers(raw: bytes) -> list[str]:
+    """``file:line`` of each hit of ``git grep -z -n … HEAD`` (``HEAD:path\\0line\\0text\\n``);
+    a file name may hold newlines, never NUL.
+
+    >>> grep_markers(b"HEAD:we\\nird\\x002\\x00<<<<<<< x\\nHEAD:b\\x007\\x00>>>>>>> y\\n")
+    ['we\\nird:2', 'b:7']
+    """
+    found, rest = [], raw
+    while rest:
+        name, sep, rest = rest.partition(b"\0")
+        line, sep2, rest = rest.partition(b"\0")
+        if not (sep and sep2) or not line.isdigit():
+            raise ValueError("git grep -z printed a hit without a NUL-separated line number")
+        _text, _nl, rest = rest.partition(b"\n")
+        path = name.decode("utf-8", "backslashreplace").removeprefix("HEAD:")
+        found.append(f"{path}:{int(line)}")
     return found
+
+
+def parse_notebook(path: str, rec: Records) -> Notebook:
+    """One notebook of ``probes/nb.sh``."""
+    if rec.first("exists") != "yes":
+        return Notebook(path, exists=False)
+    if rec.first("git") != "yes":
+        return Notebook(path, exists=True)
+    unread: dict[str, str] = {}
+
+    def read(name: str) -> Read | None:
+        got = rec.read(name)
+        if got is not None and got.failure and got.rc not in _ANSWERS.get(name, set()):
+            unread[name] = f"git {name.replace('_', ' ')}: {got.failure}"
+            return None
+        return got
+
+    def text(name: str) -> str:
+        got = read(name)
+        return got.text.strip() if got else ""
+
+    branch, remote = text("branch"), text("remote")
+    status = read("status")
+    dirty = tuple(porcelain_paths(status.out)) if status else ()
+    ahead = behind = 0
+    upstream = rec.first("upstream") == "yes"
+    if upstream:
+        counts = text("ahead_behind").split()
+        if "ahead_behind" not in unread:
+            if len(counts) != 2 or not all(c.isdigit() for c in counts):
+                unread["ahead_behind"] = f"git rev-list --count printed {' '.join(counts)!r}"
+            else:
+                ahead, behind = int(counts[0]), int(counts[1])
+    unpushed = [t for t in text("unpushed").split() if t.isdigit()]
+    if not upstream:
+        ahead = len(unpushed)
+    markers_read = read("markers")
+    markers: list[str] = []
+    if markers_read and markers_read.rc == 0:
+        try:
+            markers = grep_markers(markers_read.out)
+        except ValueError as exc:
+            unread["markers"] = str(exc)
+    copies = read("copies")
+    return Notebook(
+        path=path,
+        exists=True,
+        is_git=True,
+        branch=branch,
+        remote=redact(remote),
+        dirty=dirty,
+        rebase_in_progress=rec.first("rebase") == "yes",
+        has_upstream=upstream,
+        ahead=ahead,
+        behind=behind,
+        oldest_unpushed=int(unpushed[-1]) if unpushed else None,
+        markers=tuple(markers),
+        conflicted_copies=tuple(
+            p.decode("utf-8", "backslashreplace").removeprefix(path).lstrip("/")
+            for p in (copies.out.split(b"\0") if copies else [])
+            if p
+        ),
+        last_commit=_int(text("last_commit")),
+        last_fetch=_int(rec.first("last_fetch")),
+        unread=unread,
+    )
+
+
+def parse_notebooks(records: Records) -> dict[str, Notebook]:
+    """What ``probes/nb.sh`` recorded, keyed by notebook path."""
+    return {path: parse_notebook(path, rec) for path, rec in records.groups("notebook")}

@@ -10,21 +10,27 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
-from nixfleet.observed.sections import split
+from nixfleet.probe import Records
 
 _USERINFO = re.compile(r"(?P<scheme>[a-z0-9+]+://)(?P<user>[^:/@\s]+):[^@/\s]+@", re.I)
+_TOKEN = re.compile(r"(?P<scheme>https?://)[^:/@\s]+@", re.I)
 
 
 def redact(text: str) -> str:
-    """Hide passwords embedded in repository URLs, wherever they appear.
+    """Hide credentials embedded in URLs, wherever they appear: a password, or a token given
+    as an http(s) user name.
 
     >>> redact("rest:https://backup:s3cret@nas:8000/desktop")
     'rest:https://backup:***@nas:8000/desktop'
+    >>> redact("https://ghp_abc123@git.example.org/notes.git")
+    'https://***@git.example.org/notes.git'
     >>> redact("sftp:root@nas:/srv/restic/desktop")
     'sftp:root@nas:/srv/restic/desktop'
     """
-    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _TOKEN.sub(lambda m: f"{m['scheme']}***@", text)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class ResticJob:
     locks: tuple[Lock, ...] = ()
     error: str = ""
     details: dict[str, str] = field(default_factory=dict)
+    locks_unread: str = ""  # why the locks could not all be listed or read ("" if they were)
 
 
 def classify(returncode: int, stderr: str) -> str:
@@ -100,49 +107,45 @@ def parse_snapshot(row: dict[str, object]) -> Snapshot:
     )
 
 
-def parse_jobs(output: list[str]) -> dict[str, ResticJob]:
-    """Parse the sections of ``facts.restic.ResticJobs``'s command (one ``@@ job`` per job)."""
-    jobs: dict[str, dict[str, object]] = {}
-    current: dict[str, object] = {}
-    for section in split(output):
-        if section.name == "job":
-            current = {"name": section.args[0], "state": "ok", "locks": [], "details": {}}
-            jobs[section.args[0]] = current
-            for line in section.lines:
-                key, _, value = line.partition("=")
-                if key == "repository":
-                    current["repository"] = redact(value)
-                elif key == "password_file":
-                    current["password_file"] = value
-        elif section.name == "state":
-            current["state"] = section.args[0]
-        elif section.name == "snapshots":
-            rc = int(section.arg("rc", "1"))
-            text = section.text.strip()
-            if rc == 0:
-                rows = json.loads(text) if text else []
-                current["latest"] = parse_snapshot(rows[-1]) if rows else None
-            else:
-                current["rc"] = rc
-        elif section.name == "stderr":
-            text = redact(section.text.strip())
-            if "rc" in current:
-                current["state"] = classify(int(str(current["rc"])), text)
-                current["error"] = text.splitlines()[-1] if text else ""
-        elif section.name == "lock" and section.text.strip():
-            row = json.loads(section.text)
-            lock = Lock(_time(row["time"]), row.get("hostname", ""), int(row.get("pid", 0)),
-                        bool(row.get("exclusive", False)), section.arg("alive", "unknown"))  # fmt: skip
-            current["locks"].append(lock)  # type: ignore[attr-defined]
-    return {
-        name: ResticJob(
-            name=name,
-            state=str(j["state"]),
-            repository=str(j.get("repository", "")),
-            password_file=str(j.get("password_file", "")),
-            latest=j.get("latest"),  # type: ignore[arg-type]
-            locks=tuple(j["locks"]),  # type: ignore[arg-type]
-            error=str(j.get("error", "")),
-        )
-        for name, j in jobs.items()
-    }
+def parse_job(name: str, rec: Records) -> ResticJob:
+    """One job of ``probes/restic.sh``."""
+    repository = redact(rec.first("repository") or "")
+    password_file = rec.first("password_file") or ""
+    base = partial(ResticJob, name=name, repository=repository, password_file=password_file)
+    env = rec.read("env")
+    if env is not None and env.failure:
+        return base(state="error", error=f"systemctl show: {env.failure}")
+    state = rec.first("state")
+    if state is not None:
+        return base(state=state, error=redact(rec.first("error") or ""))
+    snapshots = rec.read("snapshots")
+    if snapshots is None:
+        return base(state="error", error="restic snapshots did not run")
+    if snapshots.failure:
+        err = redact(snapshots.err.strip())
+        last = err.splitlines()[-1] if err else snapshots.failure
+        return base(state=classify(snapshots.rc or 1, err), error=last)
+    rows = json.loads(snapshots.text)
+    if not isinstance(rows, list):
+        raise ValueError("restic snapshots --json did not print a list")
+    newest = max((parse_snapshot(r) for r in rows), key=lambda x: x.time, default=None)
+    locks, unread = [], ""
+    if (listing := rec.first("locks_error")) is not None:
+        unread = f"list the repository's locks: {listing.strip() or 'failed'}"
+    for lock_id, lrec in rec.groups("lock"):
+        read = lrec.read("read")
+        if read is None or read.failure:
+            if lrec.first("gone") != "yes":
+                why = read.failure if read else "not read"
+                unread = unread or f"restic cat lock {lock_id}: {why}"
+            continue
+        row = json.loads(read.text)
+        locks.append(Lock(_time(row["time"]), str(row.get("hostname", "")),
+                          int(row.get("pid", 0)), bool(row.get("exclusive", False)),
+                          lrec.first("alive") or "unknown"))  # fmt: skip
+    return base(state="ok", latest=newest, locks=tuple(locks), locks_unread=redact(unread))
+
+
+def parse_jobs(records: Records) -> dict[str, ResticJob]:
+    """What ``probes/restic.sh`` recorded, by job name."""
+    return {name: parse_job(name, rec) for name, rec in records.groups("job")}

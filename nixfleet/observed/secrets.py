@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nixfleet.probe import Records, Unknown
+
 
 @dataclass(frozen=True)
 class SecretFile:
@@ -20,16 +22,26 @@ class SecretFile:
         return self.path.rsplit("/", 1)[-1]
 
 
-def parse_secret_files(output: list[str]) -> dict[str, SecretFile]:
-    """Lines of ``stat -L -c '%n|%U|%G|%a|%s'``, keyed by path.
+def parse_secret_files(records: Records) -> dict[str, SecretFile | Unknown]:
+    """What ``probes/secrets.sh`` recorded, keyed by path; a file that could not be stat'ed is
+    Unknown. Absent files are simply not in the result.
 
-    >>> parse_secret_files(["/run/secrets/restic-password|root|root|400|33"])["/run/secrets/restic-password"].mode
-    '400'
+    >>> r = Records([("file", "/run/secrets/a|b"), ("owner", "root"), ("group", "root"),
+    ...              ("mode", "400"), ("size", "33"), ("file", "/run/secrets/c"),
+    ...              ("error", "stat: Permission denied")])
+    >>> found = parse_secret_files(r)
+    >>> found["/run/secrets/a|b"].mode, str(found["/run/secrets/c"])
+    ('400', 'could not stat /run/secrets/c: stat: Permission denied')
     """
-    files: dict[str, SecretFile] = {}
-    for line in output:
-        parts = line.rsplit("|", 4)
-        if len(parts) == 5 and parts[4].isdigit():
-            path, owner, group, mode, size = parts
-            files[path] = SecretFile(path, owner, group, mode, int(size))
+    files: dict[str, SecretFile | Unknown] = {}
+    for path, rec in records.groups("file"):
+        error = rec.first("error")
+        size = rec.first("size") or ""
+        if error is not None or not size.isdigit():
+            files[path] = Unknown(f"stat {path}", (error or "no size recorded").strip())
+            continue
+        files[path] = SecretFile(
+            path, rec.first("owner") or "", rec.first("group") or "", rec.first("mode") or "",
+            int(size),
+        )  # fmt: skip
     return files

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nixfleet.observed.sections import split
+from nixfleet.probe import Records
 
 CONFLICT = re.compile(
     r"^(?P<base>.*)\.sync-conflict-(?P<date>\d{8})-(?P<time>\d{6})-(?P<dev>[A-Z2-7]{7})(?P<ext>\.[^./]*)?$"
@@ -39,6 +39,7 @@ class Folder:
     max_conflicts: int | None = None
     devices: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
+    unread: dict[str, str] = field(default_factory=dict)  # status, errors, completion, conflicts
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class SyncthingState:
     device_id: str = ""
     peers: dict[str, Peer] = field(default_factory=dict)
     folders: dict[str, Folder] = field(default_factory=dict)
+    error: str = ""  # why it is not running, as curl said
+    unread: dict[str, str] = field(default_factory=dict)  # REST endpoint -> why it failed
 
     @property
     def running(self) -> bool:
@@ -88,18 +91,45 @@ def parse_connections(data: dict[str, Any], my_id: str) -> dict[str, dict[str, A
     return rows
 
 
-def parse_state(output: list[str]) -> SyncthingState:
-    """Parse the sections of ``facts.syncthing.SyncthingStatus``'s command."""
-    sections = split(output)
-    state = next((s.args[0] for s in sections if s.name == "state" and s.args), "not-running")
+def _api(rec: Records, name: str, unread: dict[str, str], label: str) -> Any:
+    """The JSON one REST call (or folder read) returned; None, noted in ``unread``, if it failed."""
+    got = rec.read(name)
+    if got is None:
+        unread[label] = "not read"
+        return None
+    if got.failure:
+        unread[label] = f"GET {label}: {got.failure}"
+        return None
+    try:
+        return _json(got.text)
+    except ValueError as exc:
+        unread[label] = f"GET {label} returned what is not JSON ({exc})"
+        return None
+
+
+def parse_state(records: Records) -> SyncthingState:
+    """What ``probes/syncthing.sh`` recorded."""
+    state = records.first("state") or "unknown"
     if state != "running":
-        return SyncthingState(state)
-    api = {s.args[0]: _json(s.text) for s in sections if s.name == "api" and s.args}
+        return SyncthingState(state, error=(records.first("error") or "").strip())
+    unread: dict[str, str] = {}
+    api = {e: _api(records, f"api:{e}", unread, e) for e in
+           ("system/version", "system/status", "system/connections", "stats/device",
+            "config/folders", "config/devices")}  # fmt: skip
     per_folder: dict[str, dict[str, Any]] = {}
-    for s in sections:
-        if s.name in ("folder-status", "folder-errors", "completion", "conflicts") and s.args:
-            entry = per_folder.setdefault(s.args[0], {})
-            entry[s.name] = list(s.lines) if s.name == "conflicts" else _json(s.text)
+    folder_unread: dict[str, dict[str, str]] = {}
+    for fid, rec in records.groups("folder"):
+        entry, missed = per_folder.setdefault(fid, {}), folder_unread.setdefault(fid, {})
+        for name in ("status", "errors", "completion"):
+            entry[name] = _api(rec, name, missed, name)
+        scan = rec.read("conflicts")
+        where = rec.first("path") or ""
+        if scan is None or scan.failure:
+            why = scan.failure if scan else "not scanned"
+            missed["conflicts"] = f"scan {where} for conflict copies: {why}"
+        else:
+            found = [p.decode("utf-8", "backslashreplace") for p in scan.out.split(b"\0") if p]
+            entry["conflicts"] = [p for p in found if is_conflict_copy(p)]
     status = api.get("system/status") or {}
     my_id = status.get("myID", "")
     stats = api.get("stats/device") or {}
@@ -113,8 +143,8 @@ def parse_state(output: list[str]) -> SyncthingState:
     for cfg in api.get("config/folders") or []:
         fid = cfg["id"]
         extra = per_folder.get(fid, {})
-        st = extra.get("folder-status") or {}
-        errs = (extra.get("folder-errors") or {}).get("errors") or []
+        st = extra.get("status") or {}
+        errs = (extra.get("errors") or {}).get("errors") or []
         comp = extra.get("completion") or {}
         folders[fid] = Folder(
             id=fid,
@@ -128,7 +158,8 @@ def parse_state(output: list[str]) -> SyncthingState:
             versioning=(cfg.get("versioning") or {}).get("type", "") or "",
             max_conflicts=cfg.get("maxConflicts"),
             devices=tuple(d["deviceID"] for d in cfg.get("devices", []) if d["deviceID"] != my_id),
-            conflicts=tuple(p for p in extra.get("conflicts", []) if p and is_conflict_copy(p)),
+            conflicts=tuple(extra.get("conflicts", ())),
+            unread=folder_unread.get(fid, {}),  # only declared folders are read
         )
     version = (api.get("system/version") or {}).get("version", "")
-    return SyncthingState("running", version, my_id, peers, folders)
+    return SyncthingState("running", version, my_id, peers, folders, unread=unread)

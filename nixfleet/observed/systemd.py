@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,18 @@ def parse_failed_units(output: list[str]) -> list[str]:
     >>> parse_failed_units(['[{"unit":"a.service","load":"loaded","active":"failed"}]'])
     ['a.service']
     """
+    return [str(row["unit"]) for row in _json_rows(output)]
+
+
+def _json_rows(output: list[str]) -> list[dict[str, Any]]:
+    """systemctl's JSON list; it prints ``[]`` for none, so no output at all does not parse."""
     text = "\n".join(output).strip()
-    return [row["unit"] for row in json.loads(text)] if text else []
+    if not text:
+        raise ValueError("systemctl printed nothing")
+    rows = json.loads(text)
+    if not isinstance(rows, list):
+        raise ValueError("systemctl did not print a JSON list")
+    return rows
 
 
 def _usec(value: object) -> int | None:
@@ -59,8 +70,7 @@ def _usec(value: object) -> int | None:
 
 def parse_timers(output: list[str]) -> list[Timer]:
     """Timers from ``systemctl list-timers --all --output=json`` (``left``/``passed`` ignored)."""
-    text = "\n".join(output).strip()
-    rows = json.loads(text) if text else []
+    rows = _json_rows(output)
     return [
         Timer(r["unit"], r.get("activates", ""), _usec(r.get("next")), _usec(r.get("last")))
         for r in rows
