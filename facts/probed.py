@@ -46,7 +46,7 @@ class ProbeFact(FactBase[Any], Generic[T]):
 
         command.__signature__ = inspect.signature(part)  # type: ignore[attr-defined]
         command.__doc__ = part.__doc__
-        cls.command = command  # type: ignore[method-assign]
+        cls.command = command
 
     @override
     def process(self, output: list[str]) -> T | Unknown:

@@ -195,7 +195,7 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
     with sw.phase("lock"):
         ok, out = sw.remote(remote.begin_switch(holder, watchdog_s, previous=boot_default,
                                                 run_id=rec.report.id,
-                                                failed_units=SystemdFailedUnits().command()))  # fmt: skip
+                                                failed_units=str(SystemdFailedUnits().command())))  # fmt: skip
     begun = split_keyed(out.splitlines())
     if not ok or "LOCKED-BY-US" not in begun.get("lock", []):
         message = _lock_message(out)

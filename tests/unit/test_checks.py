@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,13 +23,9 @@ from nixfleet.declared import Declared
 from nixfleet.observed.network import Listener
 from nixfleet.observed.systemd import UnitStatus
 from nixfleet.verification import CHECKS, HostVerification, verify
+from tests.unit.framing import DATA, lines, tool
 
-DATA = Path(__file__).parents[1] / "data"
 CAPTURED = datetime(2026, 11, 25, 21, 12, tzinfo=timezone.utc)  # just after the captures
-
-
-def lines(name: str) -> list[str]:
-    return (DATA / name).read_text().splitlines()
 
 
 def declared(host: str) -> Declared:
@@ -39,16 +34,20 @@ def declared(host: str) -> Declared:
 
 def healthy_desktop(**changes: Any) -> Observed:
     observed = Observed(
-        system=NixosSystem().process(lines("nixos/system-desktop-with-revision.txt")),
-        checkout=FlakeCheckout().process(lines("nixos/flake-checkout-git-clean.txt")),
-        failed_units=tuple(SystemdFailedUnits().process(lines("systemd/failed-none.json"))),
-        timers=tuple(SystemdTimers().process(lines("systemd/list-timers-desktop.json"))),
-        units=SystemdUnits().process(lines("systemd/show-desktop.txt")),
-        syncthing=SyncthingStatus().process(lines("syncthing/desktop-healthy.txt")),
-        notebooks=NbNotebooks().process(lines("nb/desktop-pushed.txt")),
-        restic=ResticJobs().process(lines("restic/jobs-desktop-ok.txt")),
-        secrets=SecretFiles().process(lines("secrets/desktop.txt")),
-        listeners=tuple(ListeningSockets().process(lines("network/ss-desktop.txt"))),
+        system=NixosSystem().process(lines("nixos/system-desktop-with-revision.probe")),
+        checkout=FlakeCheckout().process(lines("nixos/flake-checkout-git-clean.probe")),
+        failed_units=tuple(
+            SystemdFailedUnits().process(tool(SystemdFailedUnits.key, "systemd/failed-none.json"))
+        ),
+        timers=tuple(
+            SystemdTimers().process(tool(SystemdTimers.key, "systemd/list-timers-desktop.json"))
+        ),
+        units=SystemdUnits().process(tool(SystemdUnits.key, "systemd/show-desktop.txt")),
+        syncthing=SyncthingStatus().process(lines("syncthing/desktop-healthy.probe")),
+        notebooks=NbNotebooks().process(lines("nb/desktop-pushed.probe")),
+        restic=ResticJobs().process(lines("restic/jobs-desktop-ok.probe")),
+        secrets=SecretFiles().process(lines("secrets/desktop.probe")),
+        listeners=tuple(ListeningSockets().process(lines("network/listeners-desktop.probe"))),
     )
     return dataclasses.replace(observed, **changes)
 
@@ -95,17 +94,17 @@ def test_undeclared_subjects_are_not_checked() -> None:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"syncthing": "syncthing/desktop-laptop-down.txt"}, {"syncthing.peers-connected"}),
-        ({"syncthing": "syncthing/desktop-folder-paused.txt"}, {"syncthing.folder-state"}),
-        ({"syncthing": "syncthing/desktop-conflict.txt"}, {"syncthing.conflicts"}),
-        ({"syncthing": "syncthing/laptop-not-running.txt"}, {"syncthing.running"}),
-        ({"restic": "restic/jobs-desktop-stale-lock.txt"}, {"restic.repo-locked"}),
-        ({"restic": "restic/jobs-desktop-wrong-password.txt"}, {"restic.snapshot-age"}),
-        ({"restic": "restic/jobs-desktop-unreachable.txt"}, {"restic.snapshot-age"}),
-        ({"restic": "restic/jobs-desktop-missing-repository.txt"}, {"restic.snapshot-age"}),
-        ({"notebooks": "nb/laptop-markers-committed.txt"}, {"nb.conflicts"}),
+        ({"syncthing": "syncthing/desktop-laptop-down.probe"}, {"syncthing.peers-connected"}),
+        ({"syncthing": "syncthing/desktop-folder-paused.probe"}, {"syncthing.folder-state"}),
+        ({"syncthing": "syncthing/desktop-conflict.probe"}, {"syncthing.conflicts"}),
+        ({"syncthing": "syncthing/laptop-not-running.probe"}, {"syncthing.running"}),
+        ({"restic": "restic/jobs-desktop-stale-lock.probe"}, {"restic.repo-locked"}),
+        ({"restic": "restic/jobs-desktop-wrong-password.probe"}, {"restic.snapshot-age"}),
+        ({"restic": "restic/jobs-desktop-unreachable.probe"}, {"restic.snapshot-age"}),
+        ({"restic": "restic/jobs-desktop-missing-repository.probe"}, {"restic.snapshot-age"}),
+        ({"notebooks": "nb/laptop-markers-committed.probe"}, {"nb.conflicts"}),
         (
-            {"notebooks": "nb/laptop-unpushed-dirty-copy.txt"},
+            {"notebooks": "nb/laptop-unpushed-dirty-copy.probe"},
             {"nb.clean", "nb.pushed", "nb.conflicts"},
         ),
     ],
@@ -120,8 +119,10 @@ def test_each_captured_fault_is_flagged_by_its_check_only(
 
 def test_a_failed_backup_is_restic_last_run_not_a_failed_unit() -> None:
     observed = healthy_desktop(
-        failed_units=tuple(SystemdFailedUnits().process(lines("systemd/failed-restic.json"))),
-        units=SystemdUnits().process(lines("systemd/show-restic-failed.txt")),
+        failed_units=tuple(
+            SystemdFailedUnits().process(tool(SystemdFailedUnits.key, "systemd/failed-restic.json"))
+        ),
+        units=SystemdUnits().process(tool(SystemdUnits.key, "systemd/show-restic-failed.txt")),
     )
     result = run(observed)
     assert failing(result) == {"restic.last-run"}
@@ -147,7 +148,7 @@ def test_host_data_overrides_the_freshness_limit() -> None:
 
 def test_unpushed_notes_warn_at_first_and_are_errors_when_old() -> None:
     observed = healthy_desktop(
-        notebooks=NbNotebooks().process(lines("nb/laptop-unpushed-dirty-copy.txt"))
+        notebooks=NbNotebooks().process(lines("nb/laptop-unpushed-dirty-copy.probe"))
     )
     assert (
         check(
@@ -164,7 +165,7 @@ def test_unpushed_notes_warn_at_first_and_are_errors_when_old() -> None:
 
 
 def test_a_secret_with_the_wrong_mode() -> None:
-    secrets = SecretFiles().process(lines("secrets/desktop.txt"))
+    secrets = SecretFiles().process(lines("secrets/desktop.probe"))
     key = "/run/secrets/restic-password"
     secrets[key] = dataclasses.replace(secrets[key], mode="644")
     result = run(healthy_desktop(secrets=secrets))
@@ -175,7 +176,7 @@ def test_a_secret_with_the_wrong_mode() -> None:
 
 
 def test_a_missing_secret() -> None:
-    secrets = SecretFiles().process(lines("secrets/desktop.txt"))
+    secrets = SecretFiles().process(lines("secrets/desktop.probe"))
     del secrets["/run/secrets/nb-ssh-key"]
     assert failing(run(healthy_desktop(secrets=secrets))) == {"secrets.present"}
 
@@ -203,7 +204,7 @@ def test_a_host_behind_its_flake() -> None:
 
 def test_findings_are_json_in_the_documented_shape() -> None:
     data = run(
-        healthy_desktop(restic=ResticJobs().process(lines("restic/jobs-desktop-stale-lock.txt")))
+        healthy_desktop(restic=ResticJobs().process(lines("restic/jobs-desktop-stale-lock.probe")))
     ).to_json()
     assert data["ok"] is False
     bad = [c for c in data["checks"] if not c["ok"]]
@@ -221,7 +222,7 @@ def test_a_first_backup_still_to_come_is_not_a_finding() -> None:
         dataclasses.replace(t, last_us=None) if t.unit.startswith("restic") else t
         for t in fresh.timers
     )
-    missing = ResticJobs().process(lines("restic/jobs-desktop-missing-repository.txt"))
+    missing = ResticJobs().process(lines("restic/jobs-desktop-missing-repository.probe"))
     assert (
         failing(run(dataclasses.replace(fresh, units=units, timers=timers, restic=missing)))
         == set()

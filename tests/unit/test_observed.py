@@ -8,7 +8,6 @@ cannot be captured here (Syncthing 2.x connections, restic 0.17+ exit codes) are
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 from facts.nb import NbNotebooks
 from facts.network import ListeningSockets
@@ -18,21 +17,22 @@ from facts.syncthing import SyncthingStatus
 from facts.systemd import SystemdFailedUnits, SystemdTimers, SystemdUnits
 from nixfleet.observed.restic import classify, redact
 from nixfleet.observed.syncthing import parse_connections
+from tests.unit.framing import lines, tool
 
-DATA = Path(__file__).parents[1] / "data"
 DESKTOP_ID = "544OYPQ-VEMZDNZ-5TPA6BK-GGBAWNV-V52M2LI-MSV6OSF-JA5KMJ6-5DIHFQ3"
 LAPTOP_ID = "TV2BLLV-PP7EKYU-KOP43JF-ADMKD4Z-7KSCIJG-6PGHLQS-S2WAUJG-TTAQ2AY"
-
-
-def lines(name: str) -> list[str]:
-    return (DATA / name).read_text().splitlines()
 
 
 # systemd 252
 
 
 def test_timers_give_absolute_times_and_none_for_never() -> None:
-    timers = {t.unit: t for t in SystemdTimers().process(lines("systemd/list-timers-desktop.json"))}
+    timers = {
+        t.unit: t
+        for t in SystemdTimers().process(
+            tool(SystemdTimers.key, "systemd/list-timers-desktop.json")
+        )
+    }
     restic = timers["restic-backups-desktop.timer"]
     assert restic.activates == "restic-backups-desktop.service"
     assert restic.next_us == 1795641459258812 and restic.last_us == 1795640853768961
@@ -41,14 +41,17 @@ def test_timers_give_absolute_times_and_none_for_never() -> None:
 
 
 def test_failed_units() -> None:
-    assert SystemdFailedUnits().process(lines("systemd/failed-none.json")) == []
-    assert SystemdFailedUnits().process(lines("systemd/failed-restic.json")) == [
-        "restic-backups-desktop.service"
-    ]
+    assert (
+        SystemdFailedUnits().process(tool(SystemdFailedUnits.key, "systemd/failed-none.json")) == ()
+    )
+    failed = SystemdFailedUnits().process(
+        tool(SystemdFailedUnits.key, "systemd/failed-restic.json")
+    )
+    assert failed == ("restic-backups-desktop.service",)
 
 
 def test_show_blocks_by_unit() -> None:
-    units = SystemdUnits().process(lines("systemd/show-desktop.txt"))
+    units = SystemdUnits().process(tool(SystemdUnits.key, "systemd/show-desktop.txt"))
     backup = units["restic-backups-desktop.service"]
     assert (backup.result, backup.active_state, backup.exec_main_status) == (
         "success",
@@ -64,7 +67,7 @@ def test_show_blocks_by_unit() -> None:
 
 
 def test_show_failed_backup() -> None:
-    units = SystemdUnits().process(lines("systemd/show-restic-failed.txt"))
+    units = SystemdUnits().process(tool(SystemdUnits.key, "systemd/show-restic-failed.txt"))
     failed = units["restic-backups-desktop.service"]
     assert (failed.result, failed.active_state) == ("exit-code", "failed")
     assert not failed.ever_ran  # ExecStartPre (restic init) failed before the main process
@@ -75,7 +78,7 @@ def test_show_failed_backup() -> None:
 
 
 def test_secret_files_have_metadata_only() -> None:
-    files = SecretFiles().process(lines("secrets/desktop.txt"))
+    files = SecretFiles().process(lines("secrets/desktop.probe"))
     key = files["/run/secrets/nb-ssh-key"]
     assert (key.owner, key.group, key.mode, key.size, key.name) == (
         "alice",
@@ -88,20 +91,20 @@ def test_secret_files_have_metadata_only() -> None:
 
 
 def test_listening_sockets_leave_out_loopback() -> None:
-    sockets = ListeningSockets().process(lines("network/ss-desktop.txt"))
+    sockets = ListeningSockets().process(lines("network/listeners-desktop.probe"))
     assert [(s.proto, s.address, s.port, s.process) for s in sockets] == [
         ("tcp", "0.0.0.0", 22, "sshd"),
         ("tcp", "::", 22, "sshd"),
         ("tcp", "10.250.0.11", 22000, "syncthing"),
     ]
-    assert sockets[2].pid == 296
+    assert sockets[2].pid == 370
 
 
 # restic 0.14
 
 
 def test_restic_jobs_ok_and_not_configured() -> None:
-    jobs = ResticJobs().process(lines("restic/jobs-server-ok.txt"))
+    jobs = ResticJobs().process(lines("restic/jobs-server-ok.probe"))
     media = jobs["server-media"]
     assert media.state == "ok" and media.repository == "sftp:root@nas:/srv/restic/server-media"
     assert media.latest is not None
@@ -112,7 +115,7 @@ def test_restic_jobs_ok_and_not_configured() -> None:
 
 def test_restic_errors_are_distinct_states() -> None:
     def state(name: str) -> str:
-        return ResticJobs().process(lines(f"restic/jobs-desktop-{name}.txt"))["desktop"].state
+        return ResticJobs().process(lines(f"restic/jobs-desktop-{name}.probe"))["desktop"].state
 
     assert state("wrong-password") == "wrong-password"
     assert state("missing-repository") == "missing-repository"
@@ -121,7 +124,7 @@ def test_restic_errors_are_distinct_states() -> None:
 
 
 def test_restic_stale_lock_has_a_dead_pid() -> None:
-    job = ResticJobs().process(lines("restic/jobs-desktop-stale-lock.txt"))["desktop"]
+    job = ResticJobs().process(lines("restic/jobs-desktop-stale-lock.probe"))["desktop"]
     (lock,) = job.locks
     assert (lock.hostname, lock.pid, lock.exclusive, lock.alive) == ("desktop", 622, False, "no")
 
@@ -145,7 +148,7 @@ def test_repository_passwords_are_masked() -> None:
 
 
 def test_notebook_pushed_and_missing() -> None:
-    books = NbNotebooks().process(lines("nb/desktop-pushed.txt"))
+    books = NbNotebooks().process(lines("nb/desktop-pushed.probe"))
     home = books["/home/alice/.nb/home"]
     assert (home.branch, home.remote, home.ahead, home.behind, home.has_upstream) == (
         "main", "root@vps:/srv/git/notebooks/home.git", 0, 0, True,
@@ -155,23 +158,25 @@ def test_notebook_pushed_and_missing() -> None:
 
 
 def test_notebook_with_committed_markers() -> None:
-    home = NbNotebooks().process(lines("nb/laptop-markers-committed.txt"))["/home/alice/.nb/home"]
+    home = NbNotebooks().process(lines("nb/laptop-markers-committed.probe"))["/home/alice/.nb/home"]
     assert home.markers == ("index.md:1", "index.md:5")
     assert home.ahead == 0  # nb pushed the markers: that is what it does
 
 
 def test_notebook_unpushed_dirty_and_conflicted_copy() -> None:
-    home = NbNotebooks().process(lines("nb/laptop-unpushed-dirty-copy.txt"))["/home/alice/.nb/home"]
+    home = NbNotebooks().process(lines("nb/laptop-unpushed-dirty-copy.probe"))[
+        "/home/alice/.nb/home"
+    ]
     assert (home.ahead, home.oldest_unpushed) == (2, 1795641046)
     assert home.dirty == ("?? todo.md",)
-    assert home.conflicted_copies == ("./photo--conflicted-copy.png",)
+    assert home.conflicted_copies == ("photo--conflicted-copy.png",)
 
 
 # Syncthing 1.19.2
 
 
 def syncthing(name: str):  # type: ignore[no-untyped-def]
-    return SyncthingStatus().process(lines(f"syncthing/{name}.txt"))
+    return SyncthingStatus().process(lines(f"syncthing/{name}.probe"))
 
 
 def test_syncthing_healthy() -> None:
