@@ -77,9 +77,9 @@ else:
         if safe
         else None,
     )
-    if host.data.get("verify_after_deploy", True):
+    if settings.verify_after_deploy:
         verify.data_layer(
             name="Verify the data layer",
             declared=desired.declared,
-            context=prepared.verify_context(host.data.dict()),
+            context=prepared.verify_context(),
         )

@@ -21,5 +21,5 @@ else:
     verify.data_layer(
         name="Verify the data layer",
         declared=prepared.desired.declared,
-        context=prepared.verify_context(host.data.dict()),
+        context=prepared.verify_context(),
     )

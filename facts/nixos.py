@@ -10,7 +10,7 @@ from typing_extensions import override
 
 from facts.probed import ProbeFact
 from nixfleet.models import SystemState
-from nixfleet.observed.nixos import PROFILE, REVISIONS_DIR, parse_system
+from nixfleet.observed.nixos import REVISIONS_DIR, WHAT, parse_system, system_part
 from nixfleet.probe import Part, Reply
 from nixfleet.remote import HOLDER_FILE, LOCK_UNIT
 
@@ -43,11 +43,11 @@ class NixosSystem(ProbeFact[SystemState]):
     """
 
     key = "system"
-    what = "read which system the host runs and boots"
+    what = WHAT
 
     @override
     def part(self) -> Part:
-        return Part(self.key, "system", (PROFILE, REVISIONS_DIR))
+        return system_part()
 
     @override
     def parse(self, reply: Reply) -> SystemState:

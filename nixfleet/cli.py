@@ -40,8 +40,10 @@ def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbos
     """Deploy the fleet (pyinfra -y INVENTORY deploys/all.py) and exit with what came of it.
 
     \b
-    Exit codes: 0 all ok or unchanged, 2 some hosts failed, 3 some rolled back (none failed),
-    5 only offline hosts were left out, 1 a tool or usage error.
+    Exit codes: 0 all ok or unchanged and verified clean; 1 a tool or usage error; 2 some
+    hosts failed or refused the connection (host key, authentication); 3 some rolled back,
+    none failed; 4 deployed, but the verification after it found errors; 5 only offline
+    hosts were left out.
     \b
     Examples:
       nixfleet deploy -i inventory/lab.py
@@ -58,6 +60,30 @@ def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbos
     report_file = STATE_DIR / "runs" / f"{run_id}.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else None
     sys.exit(outcome.exit_code(report))
+
+
+@main.command()
+@click.option("-i", "--inventory", default="inventory/home.py", show_default=True,
+              help="The pyinfra inventory of the fleet.")  # fmt: skip
+@click.option("--limit", multiple=True, help="A host or group to verify (repeatable).")
+@click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
+def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
+    """Check every host's data layer against the flake (pyinfra -y INVENTORY deploys/verify.py);
+    change nothing.
+
+    \b
+    Exit codes: 0 no error-severity finding on any host; 1 an error finding, a host that could
+    not be read, or a tool error (as pyinfra exits).
+    \b
+    Examples:
+      nixfleet verify -i inventory/lab.py
+      nixfleet verify --limit servers
+    """
+    argv = [str(Path(sys.executable).parent / "pyinfra"), "-y", *(["-" + "v" * verbose] if verbose else []),
+            inventory, "deploys/verify.py"]  # fmt: skip
+    for item in limit:
+        argv += ["--limit", item]
+    sys.exit(0 if process.stream(argv) == 0 else 1)
 
 
 @main.command()

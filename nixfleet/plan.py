@@ -17,14 +17,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facts.nixos import NixosSystem
 from nixfleet import flake, nix, probe, process
 from nixfleet.errors import NixfleetError
 from nixfleet.models import SystemState
+from nixfleet.observed.nixos import system_of, system_part
 from nixfleet.probe import Part, Unknown
 from nixfleet.settings import HostSettings
 
-PROBE = probe.command([NixosSystem().part(), Part("plan", "plan", timeout_s=60)])
+PROBE = probe.command([system_part(), Part("plan", "plan", timeout_s=60)])
 UNITS = "etc/systemd/system"
 _VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*(?:-.*)?)$")
 
@@ -117,7 +117,7 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
     if read.returncode == 255:
         return HostPlan(name, "offline", read.last_error_line(), desired=desired.toplevel)
     replies = probe.parse(read.stdout.splitlines())
-    system = NixosSystem().value(replies.get("system") or probe.missing("system"))
+    system = system_of(replies.get("system") or probe.missing("system"))
     found = replies.get("plan") or probe.missing("plan")
     if isinstance(system, Unknown) or found.failure:
         why = (

@@ -10,7 +10,7 @@ from pyinfra import logger
 from pyinfra.api.host import Host
 from pyinfra.api.state import State
 
-from nixfleet import flake, run, schedule
+from nixfleet import flake, run
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Desired
 from nixfleet.report import Recorder
@@ -25,16 +25,16 @@ class Prepared:
     error: str | None
     revision: str | None
 
-    def verify_context(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The verify operation's context, from the evaluation and host data."""
-        grace = data.get("nb_push_grace")
+    def verify_context(self) -> dict[str, Any]:
+        """The verify operation's context, from the evaluation and the validated host data."""
+        s = self.settings
         return {
             "toplevel": self.desired.toplevel if self.desired else None,
             "flake_revision": self.revision,
-            "flake_checkout": self.settings.flake_checkout,
-            "backup_max_age": dict(data.get("backup_max_age") or {}),
-            "nb_push_grace_s": schedule.parse_duration(grace).total_seconds() if grace else 3600,
-            "deploy_hint": data.get("deploy_hint") or "pyinfra inventory/home.py deploys/all.py",
+            "flake_checkout": s.flake_checkout,
+            "backup_max_age": {job: age.total_seconds() for job, age in s.backup_max_age.items()},
+            "nb_push_grace_s": s.nb_push_grace.total_seconds(),
+            "deploy_hint": s.deploy_hint,
         }
 
 
@@ -45,9 +45,8 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
     data: dict[str, Any] = host.data.dict()  # type: ignore[no-untyped-call]
     settings = HostSettings.from_data(host.name, data)
     recorder.deploying = recorder.deploying or deploying
-    textfile = data.get("prometheus_textfile")
-    if textfile:
-        recorder.textfile = Path(str(textfile))
+    if settings.prometheus_textfile:
+        recorder.textfile = Path(settings.prometheus_textfile)
     same_flake = run.hosts_by_flake(state).get(str(data.get("flake")), [])
     batch = [attr for attr, _elsewhere in same_flake]
     planning = run.is_dry_run()

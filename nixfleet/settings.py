@@ -6,12 +6,16 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
+from nixfleet import schedule
+from nixfleet.checks.context import DEPLOY_HINT
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Action, FlakeRef
 from nixfleet.nix import local_flake
 from nixfleet.ssh import SshTarget
+from nixfleet.verification import CHECK_IDS
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,14 @@ class HostSettings:
     + allow_dirty: deploy from a flake with uncommitted changes
     + reboot: when a switch needs a reboot: ``never`` (default), ``now``, or a window
       ``"HH:MM-HH:MM"``; with ``reboot_apply = False`` (the lab) it is only reported
+    + verify_after_deploy: run the data-layer checks after deploying (default on)
+    + backup_max_age: ``{job: duration}`` overriding how fresh a job's newest snapshot must be
+    + nb_push_grace: how long notes may stay unpushed before it is an error (default ``1h``)
+    + prometheus_textfile: where to write the findings as a node_exporter textfile
+    + deploy_hint: the deploy command the findings suggest
+
+    Every key is checked here, before anything is touched: a wrong type or value is one line
+    naming the host, the key and the fix.
     """
 
     name: str
@@ -48,6 +60,11 @@ class HostSettings:
     gates: tuple[str, ...] = ()
     allow_dirty: bool = False
     reboot: dict[str, Any] = field(default_factory=lambda: {"policy": "never", "apply": True})
+    verify_after_deploy: bool = True
+    backup_max_age: dict[str, timedelta] = field(default_factory=dict)
+    nb_push_grace: timedelta = timedelta(hours=1)
+    prometheus_textfile: str | None = None
+    deploy_hint: str = DEPLOY_HINT
 
     @classmethod
     def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:
@@ -58,14 +75,15 @@ class HostSettings:
         ...
         nixfleet.errors.NixfleetError: nas: action 'reboot' is not one of switch, boot, test; ...
         """
-        action_name = str(data.get("action", "switch"))
+        v = _Validator(name, data)
+        action_name = v.text("action", "switch")
         allowed = (Action.SWITCH, Action.BOOT, Action.TEST)
         if action_name not in {a.value for a in allowed}:
             raise NixfleetError(
                 f"{name}: action {action_name!r} is not one of switch, boot, test; "
                 "fix `action` in the host's data"
             )
-        flake = str(data.get("flake") or "")
+        flake = v.text("flake", "")
         if not flake:
             raise NixfleetError(f"{name}: no `flake` in host data; set it in group_data/all.py")
         if not os.path.isdir(flake):
@@ -73,25 +91,95 @@ class HostSettings:
                 f"{name}: flake {flake!r} is not a directory; fix `flake` in group data"
             )
         checkout = data.get("flake_checkout", "/etc/nixos")
+        if checkout and not (isinstance(checkout, str) and checkout.startswith("/")):
+            v.fail("flake_checkout", checkout, "an absolute path on the host, or empty to skip")
+        attr = v.text("flake_attr", name) or name
+        if not _ATTR.match(attr):
+            v.fail("flake_attr", attr, "a nixosConfigurations name (letters, digits, - _ .)")
+        gates = v.strings("gates")
+        unknown = [g for g in gates if g not in CHECK_IDS]
+        if unknown:
+            v.fail("gates", unknown[0], f"check ids, such as {', '.join(CHECK_IDS[:3])}, …")
+        max_age = data.get("backup_max_age") or {}
+        if not isinstance(max_age, Mapping):
+            v.fail(
+                "backup_max_age", max_age, 'a mapping of job to duration, e.g. {"desktop": "26h"}'
+            )
+        reboot_apply = v.boolean("reboot_apply", True)
         return cls(
             name=name,
-            flake=FlakeRef(local_flake(flake), str(data.get("flake_attr") or name)),
+            flake=FlakeRef(local_flake(flake), attr),
             action=Action(action_name),
             ssh=SshTarget.from_data(name, data),
-            nixos_rebuild=str(data.get("nixos_rebuild") or "nixos-rebuild"),
-            build_host=str(data["build_host"]) if data.get("build_host") else None,
-            use_remote_sudo=bool(data.get("use_remote_sudo", False)),
+            nixos_rebuild=v.text("nixos_rebuild", "nixos-rebuild") or "nixos-rebuild",
+            build_host=v.text("build_host", "") or None,
+            use_remote_sudo=v.boolean("use_remote_sudo", False),
             flake_checkout=str(checkout) if checkout else None,
-            safe_switch=bool(data.get("safe_switch", True)),
+            safe_switch=v.boolean("safe_switch", True),
             watchdog_s=_positive(name, "watchdog_s", data.get("watchdog_s", 60)),
             gate_timeout_s=_positive(name, "gate_timeout_s", data.get("gate_timeout_s", 20)),
-            gates=tuple(str(g) for g in data.get("gates") or ()),  # type: ignore[attr-defined]
-            allow_dirty=bool(data.get("allow_dirty", False)),
+            gates=tuple(gates),
+            allow_dirty=v.boolean("allow_dirty", False),
             reboot={
                 "policy": reboot_policy(name, data.get("reboot", "never")),
-                "apply": bool(data.get("reboot_apply", True)),
+                "apply": reboot_apply,
+            },
+            verify_after_deploy=v.boolean("verify_after_deploy", True),
+            backup_max_age={
+                str(job): v.duration(f"backup_max_age.{job}", value)
+                for job, value in dict(max_age).items()
             },  # fmt: skip
+            nb_push_grace=v.duration("nb_push_grace", data.get("nb_push_grace", "1h")),
+            prometheus_textfile=v.text("prometheus_textfile", "") or None,
+            deploy_hint=v.text("deploy_hint", DEPLOY_HINT) or DEPLOY_HINT,
         )
+
+
+_ATTR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class _Validator:
+    """Reads one host's data, each key as its type, or fails with one line naming the key."""
+
+    host: str
+    data: Mapping[str, object]
+
+    def fail(self, key: str, value: object, want: str) -> NoReturn:
+        raise NixfleetError(f"{self.host}: {key} = {value!r} is not valid; it must be {want}")
+
+    def text(self, key: str, default: str) -> str:
+        value = self.data.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.fail(key, value, "a string")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(key, value, "True or False")
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self.data.get(key) or []
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            self.fail(key, value, "a list of strings")
+        if not all(isinstance(x, str) for x in value):
+            self.fail(key, value, "a list of strings")
+        return list(value)
+
+    def duration(self, key: str, value: object) -> timedelta:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.fail(key, value, "a duration such as 26h, 7d, 90min or a number of seconds")
+        try:
+            duration = schedule.parse_duration(value)
+        except ValueError:
+            self.fail(key, value, "a duration such as 26h, 7d, 90min or a number of seconds")
+        if duration.total_seconds() <= 0:
+            self.fail(key, value, "a positive duration")
+        return duration
 
 
 def reboot_policy(host: str, value: object) -> str:
@@ -110,7 +198,7 @@ def reboot_policy(host: str, value: object) -> str:
 
 def _positive(host: str, key: str, value: object) -> int:
     try:
-        number = int(str(value))
+        number = int(str(value)) if not isinstance(value, bool) else 0
     except ValueError:
         number = 0
     if number <= 0:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from nixfleet.errors import NixfleetError
+
+# A host or user name ssh cannot take for an option: no leading -, no spaces or control characters.
+_WORD = re.compile(r"^[A-Za-z0-9_.:%\[\]][^\s@]*$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,18 @@ class SshTarget:
             return os.path.abspath(os.path.expanduser(str(value))) if value else None
 
         port = data.get("ssh_port")
+        if port is not None and (isinstance(port, bool) or not str(port).isdigit()
+                                 or not 0 < int(str(port)) < 65536):  # fmt: skip
+            raise NixfleetError(
+                f"{name}: ssh_port = {port!r} is not valid; it must be a port number 1-65535"
+            )
+        for key in ("ssh_hostname", "ssh_user"):
+            value = data.get(key)
+            if value is not None and (not isinstance(value, str) or not _WORD.match(value)):
+                raise NixfleetError(
+                    f"{name}: {key} = {value!r} is not valid; it must be a host or user name "
+                    "(no spaces, not starting with -)"
+                )
         strict = data.get("ssh_strict_host_key_checking", "yes")
         target = cls(
             host=name,

@@ -9,6 +9,7 @@ from typing import Any
 from nixfleet.checks import Check, Severity, nb, network, nixos, restic, secrets, syncthing, systemd
 from nixfleet.checks.context import Context, Observed, Subjects
 from nixfleet.declared import Declared
+from nixfleet.observed.restic import newest_covering
 from nixfleet.observed.syncthing import SyncthingState
 from nixfleet.probe import Unknown
 
@@ -18,6 +19,16 @@ CHECKS: tuple[Callable[[Subjects], Check | None], ...] = (
     syncthing.max_conflicts, nb.clean, nb.pushed, nb.conflicts,
     restic.timer, restic.last_run, restic.snapshot_age, restic.repo_locked,
     secrets.present, secrets.mode, network.exposed_ports,
+)  # fmt: skip
+
+
+# Every check id, as the checks above report them (a unit test holds the two together).
+CHECK_IDS = (
+    "nixos.current-system", "nixos.revision", "systemd.failed-units", "syncthing.running",
+    "syncthing.peers-connected", "syncthing.folder-state", "syncthing.conflicts",
+    "syncthing.max-conflicts", "nb.clean", "nb.pushed", "nb.conflicts", "restic.timer",
+    "restic.last-run", "restic.snapshot-age", "restic.repo-locked", "secrets.present",
+    "secrets.mode", "network.exposed-ports",
 )  # fmt: skip
 
 
@@ -57,11 +68,12 @@ def _metrics(s: Subjects, checks: tuple[Check, ...]) -> list[Metric]:
     restic = {} if isinstance(s.observed.restic, Unknown) else s.observed.restic
     syncthing = s.observed.syncthing
     notebooks = {} if isinstance(s.observed.notebooks, Unknown) else s.observed.notebooks
-    for name in sorted(s.declared.restic):
+    for name, job in sorted(s.declared.restic.items()):
         got = restic.get(name)
-        if got and got.latest:
+        latest = newest_covering(got, job.paths) if got else None
+        if latest:
             out.append(Metric("nixfleet_backup_last_snapshot_timestamp_seconds",
-                              {"host": host, "job": name}, got.latest.time.timestamp()))  # fmt: skip
+                              {"host": host, "job": name}, latest.time.timestamp()))  # fmt: skip
     if isinstance(syncthing, SyncthingState) and syncthing.running:
         for fid, folder in sorted(syncthing.folders.items()):
             if "conflicts" in folder.unread or (

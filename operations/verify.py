@@ -18,7 +18,7 @@ from pyinfra.api.state import State
 from facts.datalayer import FACTS, DataLayer
 from nixfleet import process
 from nixfleet.checks import Severity
-from nixfleet.checks.context import Context, Observed
+from nixfleet.checks.context import DEPLOY_HINT, Context, Observed
 from nixfleet.declared import Declared
 from nixfleet.probe import Unknown
 from nixfleet.report import recorder
@@ -144,7 +144,7 @@ def _verify_step(
         flake_checkout=context.get("flake_checkout"),
         backup_max_age=dict(context.get("backup_max_age") or {}),
         nb_push_grace=timedelta(seconds=float(context.get("nb_push_grace_s", 3600))),
-        deploy_hint=context.get("deploy_hint", "pyinfra inventory/home.py deploys/all.py"),
+        deploy_hint=context.get("deploy_hint", DEPLOY_HINT),
     )
     decl = Declared.from_json(declared)
     observed = _after_switch.pop(host.name, None) or observe(

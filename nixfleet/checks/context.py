@@ -16,6 +16,8 @@ from nixfleet.observed.syncthing import SyncthingState
 from nixfleet.observed.systemd import Timer, UnitStatus
 from nixfleet.probe import Unknown
 
+DEPLOY_HINT = "pyinfra inventory/home.py deploys/all.py"  # the deploy command findings suggest
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -46,7 +48,7 @@ class Context:
     flake_checkout: str | None = "/etc/nixos"
     backup_max_age: dict[str, Any] = field(default_factory=dict)  # job -> duration (host data)
     nb_push_grace: timedelta = timedelta(hours=1)
-    deploy_hint: str = "pyinfra inventory/home.py deploys/all.py"
+    deploy_hint: str = DEPLOY_HINT
     # After `nixos-rebuild test` (the safe switch's gate) the boot default is still the old one.
     expect_boot_default: bool = True
     # Units that had already failed before a switch: not that switch's doing.

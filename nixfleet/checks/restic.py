@@ -9,6 +9,7 @@ from nixfleet import schedule
 from nixfleet.checks import Check, Problem, Severity, unreadable, verdict
 from nixfleet.checks.context import Subjects
 from nixfleet.declared import ResticJob as ResticJobDecl
+from nixfleet.observed.restic import newest_covering
 from nixfleet.observed.systemd import UnitStatus
 from nixfleet.probe import Unknown
 
@@ -106,9 +107,10 @@ def snapshot_age(s: Subjects) -> Check | None:
             problems.append(Problem(name, f"backup {name} could not be read; see the log"))
             continue
         details[name].update(state=got.state, repository=got.repository)
+        latest = newest_covering(got, job.paths)
         if (
             got.state in ("missing-repository", "ok")
-            and got.latest is None
+            and latest is None
             and _first_run_pending(s, job)
         ):
             details[name]["pending"] = True
@@ -118,13 +120,19 @@ def snapshot_age(s: Subjects) -> Check | None:
                                                              error=got.error)  # fmt: skip
             problems.append(Problem(name, f"backup {name}: {fix}"))
             continue
-        if got.latest is None:
-            problems.append(Problem(name, f"backup {name} has run but its repository has no snapshot; "
-                                          f"see journalctl -u {job.service}"))  # fmt: skip
+        if latest is None and got.latest is not None:
+            problems.append(Problem(name, f"backup {name}: no snapshot by this host holds all of "
+                                          f"{', '.join(job.paths)}; the newest holds only "
+                                          f"{', '.join(got.latest.paths)} (is a path missing?); see "
+                                          f"journalctl -u {job.service}"))  # fmt: skip
             continue
-        age = s.context.now - got.latest.time
-        details[name].update(latest=got.latest.time.isoformat(), age_s=round(age.total_seconds()),
-                             paths=list(got.latest.paths))  # fmt: skip
+        if latest is None:
+            problems.append(Problem(name, f"backup {name} has run but its repository has no snapshot "
+                                          f"by this host; see journalctl -u {job.service}"))  # fmt: skip
+            continue
+        age = s.context.now - latest.time
+        details[name].update(latest=latest.time.isoformat(), age_s=round(age.total_seconds()),
+                             paths=list(latest.paths))  # fmt: skip
         if limit is None:
             problems.append(Problem(name, f"cannot tell how often backup {name} runs; set "
                                           f"backup_max_age for it in host data", Severity.WARN))  # fmt: skip

@@ -5,10 +5,25 @@ from __future__ import annotations
 import shlex
 
 from nixfleet.models import Generation, SystemState
-from nixfleet.probe import Records
+from nixfleet.probe import Part, Records, Reply, Unknown
 
 PROFILE = "/nix/var/nix/profiles/system"
 REVISIONS_DIR = "/var/lib/nixfleet/revisions"
+
+
+WHAT = "read which system the host runs and boots"
+
+
+def system_part() -> Part:
+    """The probe part that reads what the host runs and boots (``probes/system.sh``)."""
+    return Part("system", "system", (PROFILE, REVISIONS_DIR))
+
+
+def system_of(reply: Reply) -> SystemState | Unknown:
+    """What :func:`system_part` found, or why it could not."""
+    if reply.failure:
+        return Unknown(WHAT, reply.failure)
+    return parse_system(reply.records())
 
 
 def record_revision(toplevel: str, revision: str) -> str:

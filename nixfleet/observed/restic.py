@@ -60,7 +60,8 @@ class ResticJob:
     state: str
     repository: str = ""
     password_file: str = ""
-    latest: Snapshot | None = None
+    latest: Snapshot | None = None  # the newest snapshot this host made, of any paths
+    snapshots: tuple[Snapshot, ...] = ()  # the newest this host made of each set of paths
     locks: tuple[Lock, ...] = ()
     error: str = ""
     details: dict[str, str] = field(default_factory=dict)
@@ -128,7 +129,8 @@ def parse_job(name: str, rec: Records) -> ResticJob:
     rows = json.loads(snapshots.text)
     if not isinstance(rows, list):
         raise ValueError("restic snapshots --json did not print a list")
-    newest = max((parse_snapshot(r) for r in rows), key=lambda x: x.time, default=None)
+    made = tuple(sorted((parse_snapshot(r) for r in rows), key=lambda x: x.time))
+    newest = made[-1] if made else None
     locks, unread = [], ""
     if (listing := rec.first("locks_error")) is not None:
         unread = f"list the repository's locks: {listing.strip() or 'failed'}"
@@ -143,7 +145,24 @@ def parse_job(name: str, rec: Records) -> ResticJob:
         locks.append(Lock(_time(row["time"]), str(row.get("hostname", "")),
                           int(row.get("pid", 0)), bool(row.get("exclusive", False)),
                           lrec.first("alive") or "unknown"))  # fmt: skip
-    return base(state="ok", latest=newest, locks=tuple(locks), locks_unread=redact(unread))
+    return base(state="ok", latest=newest, snapshots=made, locks=tuple(locks),
+                locks_unread=redact(unread))  # fmt: skip
+
+
+def newest_covering(job: ResticJob, paths: tuple[str, ...]) -> Snapshot | None:
+    """The newest snapshot (by the job's host) that holds every one of ``paths``: the one that
+    says how fresh the job's backup is. One of other paths does not count.
+
+    >>> t = datetime(2026, 1, 1)
+    >>> a, b = Snapshot(t, ("/a",), "h", "1"), Snapshot(t, ("/a", "/b"), "h", "2")
+    >>> newest_covering(ResticJob("j", "ok", snapshots=(a, b)), ("/b", "/a")).short_id
+    '2'
+    >>> newest_covering(ResticJob("j", "ok", snapshots=(a,)), ("/a", "/b")) is None
+    True
+    """
+    want = {p.rstrip("/") or "/" for p in paths}
+    fits = [s for s in job.snapshots if want <= {p.rstrip("/") or "/" for p in s.paths}]
+    return max(fits, key=lambda s: s.time, default=None)
 
 
 def parse_jobs(records: Records) -> dict[str, ResticJob]:

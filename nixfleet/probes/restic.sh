@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # restic backup jobs as their client host sees them, all jobs at once. Per job: the repository
 # and password file from the job's unit environment (as the NixOS module sets them), then,
-# without locks or cache, the newest snapshot made by this host for the job's paths, and the
-# repository's lock files (listed, then each read and checked for a live process here).
-#   restic.sh [JOB NPATHS PATH...]...
+# without locks or cache, the newest snapshot this host made of each set of paths (the caller
+# picks the one of the job's paths), and the repository's lock files (listed, then each read
+# and checked for a live process here).
+#   restic.sh [JOB NPATHS PATH...]...   (the PATHs are not used here; they keep the contract)
 # For an sftp repository every read shares one multiplexed SSH connection (a private
 # ControlMaster), so a job costs the backup host one SSH handshake.
 me=$(cat /proc/sys/kernel/hostname)
@@ -46,9 +47,7 @@ job() {
   case $to in -*) rec state error; rec error "the sftp host may not start with -"; return ;; esac
   [ -n "$to" ] && opt="sftp.command=ssh $to${port:+ -p $port} -o ControlMaster=auto -o ControlPath=$T/cm -o ControlPersist=10 -s sftp"
   r() { timeout "$1" restic --no-lock --no-cache ${opt:+-o "$opt"} "${@:2}"; }
-  local filter=(--host "$me")
-  for p in "$@"; do filter+=(--path "$p"); done
-  sub snapshots r 60 snapshots --json --latest 1 "${filter[@]}"
+  sub snapshots r 60 snapshots --json --latest 1 --host "$me"
   local rc=$?
   if [ $rc = 0 ]; then list_locks; fi
   [ -z "$to" ] || ssh -o ControlPath="$T/cm" -O exit "$to" >/dev/null 2>&1

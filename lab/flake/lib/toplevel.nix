@@ -94,7 +94,8 @@ let
   ++ map (u: let x = users.${u}; in
     "getent passwd ${u} >/dev/null || useradd ${if x.isSystemUser or false then "--system" else ""} --user-group --create-home --home-dir ${x.home} ${u} || rc=1")
     (attrNames users)
-  ++ map (d: "install -d ${d} || rc=1") dirs
+  ++ map (d: if builtins.isString d then "install -d ${d} || rc=1"
+              else "install -d -o ${d.user} -g ${d.user} ${d.path} || rc=1") dirs
   ++ [ "@out@/sw/bin/install-secrets ${concatStringsSep " " (map (s: let x = secrets.${s}; in
         "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}") (attrNames secrets))} || rc=1" ]
   ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])

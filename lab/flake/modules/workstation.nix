@@ -7,6 +7,8 @@ in
 (import ../lib/merge.nix).all [
   {
     users.users.alice = { isNormalUser = true; inherit home; };
+    # Her Documents exist before the first backup runs (Syncthing would create them later).
+    systemd.tmpfiles.directories = [ { path = "${home}/Documents"; user = "alice"; } ];
     nixfleet.notebooks.home = {
       path = "${home}/.nb/home";
       user = "alice";
