@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import socket
 import sys
 from pathlib import Path
 
 import click
 
-from nixfleet import fleet_inventory, offline, outcome, process
+from nixfleet import fleet_inventory, offline, outcome, process, remote
 from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import manager
 from nixfleet.lab.topology import LabPaths
 from nixfleet.report import STATE_DIR, new_run_id
+from nixfleet.ssh import SshTarget
 
 LAB_DIR = Path(".lab")
 
@@ -141,6 +144,34 @@ def check_flake(inventory: str, flake_path: str | None) -> None:
         )
     if not all(r.ok for r in results):
         sys.exit(1)
+
+
+@main.command()
+@click.argument("host")
+@click.option("-i", "--inventory", default="inventory/home.py", show_default=True)
+def unlock(host: str, inventory: str) -> None:
+    """Release HOST's deploy lock, whoever holds it (a deploy that died), and journal it.
+
+    \b
+    A lock is released by its own run, by the run's watchdog when it fires, and by its lease
+    when that runs out; this covers the rest. Make sure no deploy to HOST is still running.
+    \b
+    Examples:
+      nixfleet unlock laptop -i inventory/lab.py
+    """
+    try:
+        found = [(n, d) for n, d in fleet_inventory.load(inventory, (host,)) if n == host]
+        if not found:
+            raise NixfleetError(f"{host}: not a host of {inventory}; name one of its hosts")
+        target = SshTarget.from_data(*found[0])
+    except NixfleetError as exc:
+        _fail(exc)
+    who = f"{getpass.getuser()}@{socket.gethostname()}"
+    result = process.run([*target.fresh_argv(), remote.force_unlock(who)], timeout=60)
+    if not result.ok:
+        _fail(NixfleetError(f"{host}: could not unlock: {result.last_error_line()}"))
+    state = "released" if "UNLOCKED" in result.stdout.split() else "was not locked"
+    click.echo(f"{host}: deploy lock {state}")
 
 
 @main.command("dry-run")

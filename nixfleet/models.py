@@ -31,7 +31,8 @@ class HostStatus(str, enum.Enum):
     UNCHANGED = "unchanged"
     ROLLED_BACK = "rolled-back"
     FAILED = "failed"
-    OFFLINE = "offline"
+    OFFLINE = "offline"  # refused connections and timeouts: deferred
+    REFUSED = "refused"  # host key mismatch or failed authentication: a failure
 
 
 @dataclass(frozen=True)

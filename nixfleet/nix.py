@@ -19,6 +19,16 @@ def local_flake(path: str) -> str:
     return path if path.startswith(("/", ".")) or ":" in path else f"./{path}"
 
 
+def nix_string(text: str) -> str:
+    r"""``text`` as a Nix string literal: nothing in it can end the string or interpolate.
+
+    >>> print(nix_string('a"b${c}\d'))
+    "a\"b\${c}\\d"
+    """
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"'
+
+
 def eval_hosts(flake: str, attrs: Sequence[str], expression: str) -> list[str]:
     """Evaluate ``expression`` (a function of one ``nixosConfigurations`` entry) for each host, in
     one ``nix eval`` process, giving ``{"<host>": <value>}``.
@@ -26,10 +36,10 @@ def eval_hosts(flake: str, attrs: Sequence[str], expression: str) -> list[str]:
     >>> eval_hosts(".", ["nas"], "h: 1")[-3:-1]
     ['.#nixosConfigurations', '--apply']
     """
-    names = json.dumps(sorted(attrs))
+    names = nix_string(json.dumps(sorted(attrs)))
     apply = (
         f"cs: let f = ({expression}); in builtins.listToAttrs "
-        f"(map (n: {{ name = n; value = f cs.${{n}}; }}) (builtins.fromJSON ''{names}''))"
+        f"(map (n: {{ name = n; value = f cs.${{n}}; }}) (builtins.fromJSON {names}))"
     )
     return [*NIX, "eval", "--json", f"{flake}#nixosConfigurations", "--apply", apply]
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nixfleet import flake, nix, probe, process
+from nixfleet import flake, nix, probe, process, reach
 from nixfleet.errors import NixfleetError
 from nixfleet.models import SystemState
 from nixfleet.observed.nixos import system_of, system_part
@@ -32,7 +32,7 @@ _VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*(?:-.*)?)$")
 @dataclass
 class HostPlan:
     host: str
-    status: str  # unchanged | changed | offline | eval-error | unknown (the host could not be read)
+    status: str  # unchanged | changed | offline | refused | eval-error | unknown (unreadable)
     reason: str = ""
     current: str | None = None
     desired: str | None = None
@@ -115,15 +115,16 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
         return HostPlan(name, "eval-error", str(error))
     read = process.run([*settings.ssh.fresh_argv(connect_timeout=3), PROBE], timeout=90)
     if read.returncode == 255:
-        return HostPlan(name, "offline", read.last_error_line(), desired=desired.toplevel)
+        status, why = reach.classify(read.stderr)
+        return HostPlan(name, status.value, why, desired=desired.toplevel)
     replies = probe.parse(read.stdout.splitlines())
     system = system_of(replies.get("system") or probe.missing("system"))
     found = replies.get("plan") or probe.missing("plan")
     if isinstance(system, Unknown) or found.failure:
-        why = (
+        unread = (
             system if isinstance(system, Unknown) else Unknown("read the host", found.failure or "")
         )
-        return HostPlan(name, "unknown", str(why), desired=desired.toplevel)
+        return HostPlan(name, "unknown", str(unread), desired=desired.toplevel)
     assert isinstance(system, SystemState)
     records = found.records()
     plan = HostPlan(name, "unchanged", current=system.current, desired=desired.toplevel,

@@ -29,6 +29,7 @@ def begin_switch(
     run_id: str,
     failed_units: str,
     previous: str | None = None,
+    lease_s: int = 7200,
 ) -> str:
     """The first step of a safe switch, in one round trip: take the deploy lock (or exit 75
     naming its holder), arm the watchdog (``watchdog_s``; None when there is no earlier generation
@@ -41,7 +42,7 @@ def begin_switch(
     """
     arm = arm_watchdog(watchdog_s, run_id, previous) if watchdog_s and previous else "true"
     return (
-        f"echo '@@@ lock'; ( {acquire_lock(holder)} ) || exit $?\n"
+        f"echo '@@@ lock'; ( {acquire_lock(holder, lease_s)} ) || exit $?\n"
         f"echo '@@@ watchdog'; if {{ {arm}; }} >/dev/null 2>&1; then echo ARMED; else echo NOT-ARMED; fi\n"
         f"echo '@@@ failed_units'; {failed_units} 2>/dev/null; true"
     )
@@ -49,12 +50,21 @@ def begin_switch(
 
 def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
     """Take the host's deploy lock or exit 75 printing ``LOCKED <holder json, base64>``.
+    ``max_seconds`` is the lock's lease: the unit holding it stops by then whatever happens.
+    A holder record left with no lock held is a run that died (its watchdog or lease released
+    the lock): taking over is written to the journal, naming it.
 
     >>> "flock -n -E 75 /run/nixfleet/deploy.lock sleep infinity" in acquire_lock({"run": "r1"})
     True
     """
     record = shlex.quote(json.dumps(holder, sort_keys=True))
-    # The holder record is base64 on the line, so whatever it holds cannot forge the sections.
+    took = json.dumps({"event": "lock-taken-over", "run": holder.get("run"), "by": holder.get("who")},
+                      sort_keys=True)  # fmt: skip
+    # The dead run's record goes into the entry as base64: it is host text, never parsed here.
+    takeover = (
+        f"prev=$(base64 -w0 {HOLDER_FILE}); mkdir -p {JOURNAL.rsplit('/', 1)[0]}; "
+        f'printf \'%s, "previous_holder_b64": "%s"}}\\n\' {shlex.quote(took[:-1])} "$prev" >> {JOURNAL}'
+    )
     busy = f'{{ echo "LOCKED $(base64 -w0 {HOLDER_FILE} 2>/dev/null)"; exit {LOCK_BUSY}; }}'
     # systemd-run refuses a unit name that is already loaded: that is what makes it atomic
     # (with --collect a failed lock unit does not linger). The flock guards the file for others.
@@ -63,6 +73,7 @@ def acquire_lock(holder: dict[str, Any], max_seconds: int = 7200) -> str:
         f"systemd-run -q --unit={LOCK_UNIT} --collect -p RuntimeMaxSec={max_seconds} "
         f"--service-type=exec flock -n -E {LOCK_BUSY} {LOCK_FILE} sleep infinity 2>/dev/null "
         f"|| {busy}; systemctl is-active -q {LOCK_UNIT}.service || {busy}; "
+        f"if [ -s {HOLDER_FILE} ]; then {takeover}; fi; "
         f"printf '%s\\n' {record} > {HOLDER_FILE}; echo LOCKED-BY-US"
     )
 
@@ -77,6 +88,23 @@ def lock_message(holder: dict[str, Any]) -> str:
         f"another deploy holds the lock: {holder.get('who', '?')} since {holder.get('since', '?')} "
         f"(run {holder.get('run', '?')}, revision {str(holder.get('revision', '?'))[:12]}); wait for it, "
         f"or if it died: systemctl stop {LOCK_UNIT} on the host"
+    )
+
+
+def force_unlock(who: str) -> str:
+    """Release the deploy lock whoever holds it (``nixfleet unlock``), and journal it with the
+    holder's record (base64: host text). Prints ``UNLOCKED`` or ``NOT-LOCKED``.
+
+    >>> "systemctl stop nixfleet-deploy-lock.service" in force_unlock("alice@laptop")
+    True
+    """
+    entry = json.dumps({"event": "unlocked-by-hand", "by": who}, sort_keys=True)
+    return (
+        f"if systemctl is-active -q {LOCK_UNIT}.service || [ -s {HOLDER_FILE} ]; then "
+        f"prev=$(base64 -w0 {HOLDER_FILE} 2>/dev/null); mkdir -p {JOURNAL.rsplit('/', 1)[0]}; "
+        f'printf \'%s, "previous_holder_b64": "%s"}}\\n\' {shlex.quote(entry[:-1])} "$prev" >> {JOURNAL}; '
+        f"systemctl stop {LOCK_UNIT}.service; rm -f {HOLDER_FILE}; echo UNLOCKED; "
+        "else echo NOT-LOCKED; fi"
     )
 
 

@@ -18,9 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nixfleet import prometheus
+from nixfleet import prometheus, reach
 from nixfleet.checks import Severity
 from nixfleet.models import HostOutcome, HostStatus
+from nixfleet.ssh import SshTarget
 from nixfleet.verification import HostVerification
 
 STATE_DIR = Path(os.environ.get("NIXFLEET_STATE_DIR", ".fleet"))
@@ -150,6 +151,9 @@ class Recorder:
         self.verifications: dict[str, HostVerification] = {}
         self.textfile: Path | None = None
         self.interrupted: str | None = None
+        self.ssh_targets: dict[
+            str, SshTarget
+        ] = {}  # of the selected hosts, to tell why one is unreachable
         self._finished = False
         atexit.register(self.finish)
 
@@ -188,6 +192,12 @@ class Recorder:
         if self.deploying:
             self._finish_deploy()
 
+    def _unreachable(self, name: str) -> tuple[HostStatus, str]:
+        target = self.ssh_targets.get(name)
+        if target is None:
+            return HostStatus.OFFLINE, "not reachable over SSH; deferred"
+        return reach.why_unreachable(target)
+
     def _finish_deploy(self) -> None:
         for name in sorted(self.selected - set(self.report.hosts)):
             if name in self.reached and self.interrupted:
@@ -201,7 +211,7 @@ class Recorder:
                     error="an operation before the rebuild failed; see the log above",
                 )
             else:
-                outcome = HostOutcome(HostStatus.OFFLINE, error="not reachable over SSH; deferred")
+                outcome = HostOutcome(*self._unreachable(name))
             self.report.hosts[name] = outcome
         path = write(self.report)
         print(f"\n{summary(self.report)}\nreport: {path}", file=sys.stderr)

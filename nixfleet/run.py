@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from pyinfra.api.host import Host
 from pyinfra.api.state import BaseStateCallback, State
 
+from nixfleet.errors import NixfleetError
 from nixfleet.report import Recorder, recorder
+from nixfleet.ssh import SshTarget
 
 
 class _ReportCallbacks(BaseStateCallback):
@@ -30,6 +33,9 @@ def attach(state: State, host: Host) -> Recorder:
         _attached.add(id(state))
         state.add_callback_handler(_ReportCallbacks())  # type: ignore[no-untyped-call]
         rec.selected = {h.name for h in state.inventory if state.is_host_in_limit(h)}
+        for h in selected_hosts(state):
+            with contextlib.suppress(NixfleetError):  # its own deploy file reports bad data
+                rec.ssh_targets[h.name] = SshTarget.from_data(h.name, h.data.dict())  # type: ignore[no-untyped-call]
     rec.reached.add(host.name)
     return rec
 

@@ -193,7 +193,10 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
                                               details={"phases": sw.phases}))  # fmt: skip
             return False
     with sw.phase("lock"):
-        ok, out = sw.remote(remote.begin_switch(holder, watchdog_s, previous=boot_default,
+        # The lock's lease outlives every step of a live switch (the watchdog, a gate that
+        # waits for it, the finish), so only a dead run's lock expires.
+        lease_s = 2 * watchdog_s + int(safety.get("gate_timeout_s", 20)) + 600
+        ok, out = sw.remote(remote.begin_switch(holder, watchdog_s, previous=boot_default, lease_s=lease_s,
                                                 run_id=rec.report.id,
                                                 failed_units=str(SystemdFailedUnits().command())))  # fmt: skip
     begun = split_keyed(out.splitlines())

@@ -95,10 +95,15 @@ def test_a_stopped_host_is_offline_and_the_others_switch(deployed: Lab) -> None:
         proc = subprocess.run([NIXFLEET, "deploy", "-i", "inventory/lab.py"], cwd=REPO,
                               env={**os.environ, "NIXFLEET_STATE_DIR": str(lab.state_dir)},
                               capture_output=True, text=True)  # fmt: skip
-        assert proc.returncode == 5, proc.stdout + proc.stderr  # only offline hosts were left out
+        # Deployed, but the backups on the nas cannot be reached: the verification says so (4).
+        assert proc.returncode == 4, proc.stdout + proc.stderr
         report = json.loads((lab.state_dir / "last-run.json").read_text())
         statuses = {h: o["status"] for h, o in report["hosts"].items()}
         assert statuses == {h: "offline" if h == "nas" else "switched" for h in lab.names}
+        assert "Connection refused" in report["hosts"]["nas"]["error"]
+        failing = {h: {c["id"] for c in v["checks"] if not c["ok"]}
+                   for h, v in report["verify"]["hosts"].items()}  # fmt: skip
+        assert failing == {h: {"restic.snapshot-age"} for h in lab.names if h != "nas"}
     finally:
         manager.start_host(lab.paths, "nas")
         for host in lab.names:  # backups that ran while the nas was away failed; that is expected

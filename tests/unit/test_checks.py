@@ -22,7 +22,7 @@ from nixfleet.checks.context import Context, Observed
 from nixfleet.declared import Declared
 from nixfleet.observed.network import Listener
 from nixfleet.observed.systemd import UnitStatus
-from nixfleet.verification import CHECKS, HostVerification, verify
+from nixfleet.verification import CHECK_IDS, CHECKS, HostVerification, verify
 from tests.unit.framing import DATA, lines, tool
 
 CAPTURED = datetime(2026, 11, 25, 21, 12, tzinfo=timezone.utc)  # just after the captures
@@ -80,7 +80,7 @@ def test_a_healthy_desktop_passes_every_check() -> None:
         "secrets.mode", "network.exposed-ports",
     ]  # fmt: skip
     assert failing(result) == set() and result.ok
-    assert len(CHECKS) == 18
+    assert len(CHECKS) == 18 and tuple(c.id for c in result.checks) == CHECK_IDS
 
 
 def test_undeclared_subjects_are_not_checked() -> None:

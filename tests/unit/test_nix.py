@@ -43,7 +43,7 @@ def test_eval_hosts_evaluates_each_host_once_sorted() -> None:
     assert argv[6] == "--apply"
     assert argv[7] == (
         "cs: let f = (h: h.config.networking.hostName); in builtins.listToAttrs "
-        "(map (n: { name = n; value = f cs.${n}; }) (builtins.fromJSON ''[\"desktop\", \"nas\"]''))"
+        '(map (n: { name = n; value = f cs.${n}; }) (builtins.fromJSON "[\\"desktop\\", \\"nas\\"]"))'
     )
 
 
