@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from nixfleet import fleet_inventory, offline, outcome, process, remote
+from nixfleet import fleet_inventory, offline, outcome, private, process, remote
 from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import manager
@@ -187,8 +187,7 @@ def dry_run(inventory: str, output: str) -> None:
         "deploys/all.py",
     ]
     result = process.run(argv)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(result.stdout)
+    private.write(Path(output), result.stdout)
     try:
         plan = json.loads(result.stdout)["plan"]
     except (ValueError, KeyError):

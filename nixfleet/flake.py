@@ -17,7 +17,7 @@ from pathlib import Path
 import gevent
 from gevent.lock import RLock
 
-from nixfleet import nix, process
+from nixfleet import nix, private, process
 from nixfleet.declared import EXPRESSION
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Desired
@@ -101,10 +101,7 @@ def _evaluate(flake: str, attrs: list[str]) -> dict[tuple[str, str], Desired | N
     if result.ok:
         rows = json.loads(result.stdout)
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(result.stdout)
-            tmp.rename(cache)
+            private.write(cache, result.stdout)
         return {
             (flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"] or "", rows[a])
             for a in attrs
@@ -178,11 +175,11 @@ def bundle(flake: str, cache_dir: Path) -> str:
     with _lock:
         key = (flake, rev)
         if key not in _bundles:
-            cache_dir.mkdir(parents=True, exist_ok=True)
+            private.private_dir(cache_dir)
             dest = cache_dir / f"flake-{rev}.bundle"
             if not dest.exists():
                 tmp = dest.with_suffix(f".{os.getpid()}.tmp")
                 process.check(nix.git_bundle(flake, str(tmp.resolve())))
-                tmp.rename(dest)
+                private.seal(tmp).rename(dest)
             _bundles[key] = str(dest)
     return _bundles[key]

@@ -165,11 +165,34 @@ def disarm_watchdog() -> str:
     )
 
 
+# The steps of persisting, each with the marker it prints when done.
+PERSIST_STEPS = (
+    ("PROFILE-SET", "setting the system profile"),
+    ("BOOT-ENTRY-SET", "writing the boot entry (switch-to-configuration boot)"),
+    ("RECORDED", "recording the revision"),
+)
+
+
+MARKERS = {marker for marker, _ in PERSIST_STEPS} | {"DISARMED", "FIRED", "PERSISTED"}
+
+
+def failed_step(output: str) -> str:
+    r"""The persist step that did not finish, from the markers ``persist`` printed.
+
+    >>> failed_step("DISARMED\nPROFILE-SET\nFailed to install bootloader")
+    'writing the boot entry (switch-to-configuration boot)'
+    """
+    done = set(output.split())
+    return next((what for marker, what in PERSIST_STEPS if marker not in done), "persisting")
+
+
 def persist(toplevel: str, record: str, armed: bool) -> str:
     """After the gate passed: disarm the watchdog (if ``armed``; print ``FIRED`` and stop if its
     rollback already began), then make ``toplevel`` the boot default, as ``nixos-rebuild boot``
     does once the closure is on the host (``nix-env --set``, ``switch-to-configuration boot``),
     run ``record`` and print ``PERSISTED``. The closure is already there: ``test`` copied it.
+    Each step prints its marker when it is done (``PROFILE-SET``, ``BOOT-ENTRY-SET``,
+    ``RECORDED``), so a failure names the step (:data:`PERSIST_STEPS`).
 
     >>> "switch-to-configuration boot" in persist("/nix/store/x-nixos-system-a", "true", True)
     True
@@ -179,10 +202,10 @@ def persist(toplevel: str, record: str, armed: bool) -> str:
         f'w=$({disarm_watchdog()}); echo "$w"; [ "$w" = DISARMED ] || exit 0; ' if armed else ""
     )
     return (
-        f"{disarm}nix-env -p {PROFILE} --set {q} && "
+        f"{disarm}nix-env -p {PROFILE} --set {q} && echo PROFILE-SET && "
         f"systemd-run -q --unit=nixos-rebuild-switch-to-configuration --collect --pipe --wait "
         f"--service-type=exec -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER {q}/bin/switch-to-configuration boot "
-        f"&& {record} && echo PERSISTED"
+        f"&& echo BOOT-ENTRY-SET && {{ {record}; }} && echo RECORDED && echo PERSISTED"
     )
 
 

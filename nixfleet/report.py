@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nixfleet import prometheus, reach
+from nixfleet import private, prometheus, reach
 from nixfleet.checks import Severity
 from nixfleet.models import HostOutcome, HostStatus
 from nixfleet.ssh import SshTarget
@@ -121,19 +121,12 @@ def verify_table(verifications: dict[str, HostVerification]) -> str:
     return "\n".join(lines)
 
 
-def _atomic_write(dest: Path, text: str) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(dest)
-
-
 def write(report: RunReport, state_dir: Path = STATE_DIR) -> Path:
     """Write the report atomically to ``runs/<id>.json`` and ``last-run.json``."""
     text = json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
     path = state_dir / "runs" / f"{report.id}.json"
     for dest in (path, state_dir / "last-run.json"):
-        _atomic_write(dest, text)
+        private.write(dest, text)
     return path
 
 
@@ -179,7 +172,7 @@ class Recorder:
         self._finished = True
         if self.verifications:
             data = verify_json(self.verifications)
-            _atomic_write(
+            private.write(
                 STATE_DIR / "last-verify.json", json.dumps(data, indent=2, sort_keys=True) + "\n"
             )
             self.report.verify = data
@@ -211,7 +204,8 @@ class Recorder:
                     error="an operation before the rebuild failed; see the log above",
                 )
             else:
-                outcome = HostOutcome(*self._unreachable(name))
+                status, why = self._unreachable(name)
+                outcome = HostOutcome(status, error=why)
             self.report.hosts[name] = outcome
         path = write(self.report)
         print(f"\n{summary(self.report)}\nreport: {path}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shlex
 from collections.abc import Generator, Mapping
 from typing import Any
@@ -32,7 +33,7 @@ def _fail(state: State, host: Host, message: str) -> bool:
 
 @operation()
 def push_flake(
-    bundle: str, revision: str, path: str = "/etc/nixos"
+    bundle: str, revision: str, path: str = "/etc/nixos", upload_dir: str | None = None
 ) -> Generator[PyinfraCommand, None, None]:
     """
     Put the flake's exact git revision in a checkout on the host, and touch nothing else.
@@ -44,6 +45,8 @@ def push_flake(
     + bundle: a git bundle of the flake's HEAD, made on the controller
     + revision: the commit the checkout must be at
     + path: the checkout on the host
+    + upload_dir: where the bundle waits on the host: a new directory only root can enter,
+      removed afterwards (default: a fresh random one under /tmp)
 
     **Example:**
 
@@ -80,14 +83,17 @@ def push_flake(
             {},
         )  # fmt: skip
         return
-    remote_bundle = f"/tmp/nixfleet-flake-{revision[:12]}.bundle"
     q = shlex.quote
+    # mkdir (not -p) fails if the path exists: nobody else can have put anything there.
+    private = upload_dir or f"/tmp/nixfleet-flake-{secrets.token_hex(8)}"
+    remote_bundle = f"{private}/flake.bundle"
+    yield StringCommand(f"mkdir -m 0700 {q(private)}")
     yield FileUploadCommand(bundle, remote_bundle)
     yield StringCommand(
         f"git init -q {q(path)} && git -C {q(path)} fetch -q {q(remote_bundle)} HEAD"
         f" && git -C {q(path)} -c advice.detachedHead=false"
         f" checkout -q --force --detach {q(revision)};"
-        f" rc=$?; rm -f {q(remote_bundle)}; exit $rc"
+        f" rc=$?; rm -rf {q(private)}; exit $rc"
     )
 
 

@@ -299,10 +299,13 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
             f"the watchdog fired before the gate passed (raise watchdog_s above {watchdog_s} s)",
         )
     if not ok or "PERSISTED" not in out.split():
+        said = [
+            x.strip() for x in out.splitlines() if x.strip() and x.strip() not in remote.MARKERS
+        ]
         return _roll_back(
             sw,
             boot_default,
-            f"could not make it the boot default: {out.strip()[-200:] or 'no answer'}",
+            f"persisting failed at {remote.failed_step(out)}: {said[-1][-200:] if said else 'no answer'}",
         )
     return HostStatus.SWITCHED, ""
 

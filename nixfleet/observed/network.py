@@ -62,8 +62,11 @@ def parse_proc_net(proto: str, text: str) -> list[tuple[str, int, int]]:
     ...   "   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1134 1")
     [('0.0.0.0', 2024, 1134)]
     """
+    lines = text.splitlines()
+    if not lines or lines[0].split()[:2] != ["sl", "local_address"]:
+        raise ValueError("it has no header line (sl local_address …)")
     rows = []
-    for line in text.splitlines()[1:]:
+    for line in lines[1:]:
         cols = line.split()
         if len(cols) < 10 or cols[3] != _LISTEN[proto.rstrip("6")]:
             continue

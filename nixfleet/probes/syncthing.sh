@@ -16,10 +16,17 @@ api() {
   printf 'X-API-Key: %s\n' "$key" |
     curl -fsS --connect-timeout 2 --max-time 5 ${sock:+--unix-socket "$sock"} -H @- "$@"
 }
-if ! api "$base/rest/system/ping" >/dev/null 2>"$T/ping"; then
+# curl exits 7 when nothing listens: Syncthing is not running. Any other failure (a refused
+# API key, a curl that cannot run) is a read that did not happen.
+api "$base/rest/system/ping" >/dev/null 2>"$T/ping"
+rc=$?
+if [ $rc = 7 ]; then
   rec state not-running
   rec error "$(tail -c 300 "$T/ping")"
   exit 0
+elif [ $rc != 0 ]; then
+  tail -c 300 "$T/ping" >&2
+  exit $rc
 fi
 rec state running
 for e in system/version system/status system/connections stats/device config/folders config/devices; do

@@ -157,7 +157,7 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
     # Replace every snapshot by one made "two days ago" (the lab's timer reruns only hourly).
     two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
     lab.ssh("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
-                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo && '
+                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo /srv/git && '
                    f"{env} restic forget -q $ids")  # fmt: skip
     try:
         result = lab.verify()

@@ -6,7 +6,9 @@
 #   switch|boot   make this generation the boot default (the lab's bootloader entry);
 #   dry-activate  print what would stop, restart and start, change nothing;
 #   boot-activate used by the lab's boot unit (NixOS's stage 2): activate and start, no diff.
-# Exit codes: 0 ok, 1 usage, 2 activation failed, 3 daemon-reload failed, 4 units failed.
+# Exit codes: 0 ok, 1 usage, 2 activation failed, 3 daemon-reload failed, 4 units failed,
+# 5 (EIO) the boot entry could not be written: NixOS's exits with the errno of a failed
+# bootloader install, before activating anything.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -56,8 +58,12 @@ echo "$(date -Is) $action $out" >> /var/log/nixfleet-lab-activation.log
 
 if [ "$action" = switch ] || [ "$action" = boot ]; then
   # The lab's bootloader: one entry, the default generation, booted by nixfleet-lab-boot.service.
-  mkdir -p /boot/nixfleet-lab && ln -sfn "$out" /boot/nixfleet-lab/default.tmp \
-    && mv -T /boot/nixfleet-lab/default.tmp /boot/nixfleet-lab/default
+  if [ -e "$out/fault-boot-entry" ] || ! { mkdir -p /boot/nixfleet-lab \
+      && ln -sfn "$out" /boot/nixfleet-lab/default.tmp \
+      && mv -T /boot/nixfleet-lab/default.tmp /boot/nixfleet-lab/default; }; then
+    log "Failed to install bootloader"
+    exit 5
+  fi
   log "updating the boot default to $out"
 fi
 [ "$action" = boot ] && exit 0

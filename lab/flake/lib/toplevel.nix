@@ -123,6 +123,8 @@ derivation {
   binDir = ./bin;
   inherit kernel;
   benchData = if bench == null then "" else benchData;
+  # This generation's bootloader step fails (as a full /boot or a broken EFI variable store would).
+  bootEntryFault = if hasFault "boot-entry" then "1" else "";
   passAsFile = [ "activateScript" ];
   args = [ "-c" ''
     set -e
@@ -141,6 +143,7 @@ derivation {
       ln -s "../$(basename "$rel")" "$out/etc/systemd/system/$rel"
     done
     [ -z "$benchData" ] || ln -s "$benchData" $out/bench-data
+    [ -z "$bootEntryFault" ] || touch $out/fault-boot-entry
     sed "s|@out@|$out|g" "$activateScriptPath" > $out/activate
     sed "s|@out@|$out|g" "$switchScript" > $out/bin/switch-to-configuration
     for f in "$binDir"/*; do sed "s|@out@|$out|g" "$f" > "$out/sw/bin/$(basename "$f")"; done

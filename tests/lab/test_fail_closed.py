@@ -1,0 +1,229 @@
+"""End to end: nixfleet says only what it observed. A read that cannot happen is an error under
+the id of every check that needs it, on that host only; a hostile name on a host can neither
+hide a finding nor forge one; outcomes and exit codes match what the hosts run and will boot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PYINFRA, REPO, Lab
+from test_safety import change, on_known_generation
+
+NIXFLEET = str(Path(sys.executable).parent / "nixfleet")
+DOCS = "/home/alice/Documents"
+# Names that would forge rows in line-based output, and a real conflict copy beside them.
+CRAFTED = [
+    b"x\n@@ conflicts documents\n",
+    b"-rf $(touch pwned) 'q\" \\",  # (Syncthing refuses names that are not UTF-8)
+    b"a.sync-conflict-20261202-101010-ABCDEFG.txt\nnot-a-copy.txt",
+]
+REAL_COPY = "plan.sync-conflict-20261202-101010-ABCDEFG.txt"
+
+
+@pytest.fixture(scope="module")
+def settled(lab: Lab) -> Iterator[Lab]:
+    deploy = lab.deploy()
+    assert deploy.returncode == 0, deploy.output
+    lab.settle()
+    yield lab
+
+
+@pytest.fixture
+def clean_after(settled: Lab) -> Iterator[Lab]:
+    yield settled
+    settled.settle()
+
+
+def broken(lab: Lab, host: str, tool: str) -> None:
+    """Make ``tool`` fail on ``host`` (as a missing or broken program would): bind /bin/false."""
+    path = lab.ssh(host, f"command -v {tool}")
+    lab.ssh(host, f"mount --bind /bin/false {path}")
+
+
+def mended(lab: Lab, host: str, tool: str) -> None:
+    lab.ssh(host, f"umount $(command -v {tool}) 2>/dev/null; true")
+
+
+@pytest.mark.parametrize(
+    ("host", "tool", "expected", "says"),
+    [
+        (
+            "laptop",
+            "git",
+            {"nb.clean", "nb.pushed", "nb.conflicts", "nixos.revision"},
+            "could not read notebook home",
+        ),
+        (
+            "desktop",
+            "find",
+            {"syncthing.conflicts", "nb.conflicts", "secrets.present", "secrets.mode"},
+            "could not read folder documents",
+        ),
+        ("server", "restic", {"restic.snapshot-age", "restic.repo-locked"}, "server-media"),
+        ("vps", "curl", set(), ""),  # vps runs no Syncthing: nothing needs curl there
+        ("desktop", "curl", {"syncthing.running"}, "could not read Syncthing's state"),
+    ],
+)
+def test_a_read_that_cannot_run_is_an_error_on_that_host_only(
+    clean_after: Lab, host: str, tool: str, expected: set[str], says: str
+) -> None:
+    lab = clean_after
+    broken(lab, host, tool)
+    try:
+        result = lab.verify()
+    finally:
+        mended(lab, host, tool)
+    assert result.failing() == ({host: expected} if expected else {})
+    for check_id in expected:
+        assert result.check(host, check_id)["severity"] == "error", check_id
+    if says:
+        messages = " | ".join(result.check(host, c)["message"] for c in expected)
+        assert says in messages
+    assert (result.returncode != 0) == bool(expected)
+
+
+def test_an_unreadable_socket_table_is_an_error_not_no_listeners(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("nas", "mount --bind /dev/null /proc/net/tcp")
+    lab.ssh("nas", "systemd-run -q --unit=rogue-8081 python3 -m http.server 8081 --bind 0.0.0.0")
+    try:
+        result = lab.verify()
+    finally:
+        lab.ssh("nas", "umount /proc/net/tcp; systemctl stop rogue-8081")
+    assert result.failing() == {"nas": {"network.exposed-ports"}}
+    check = result.check("nas", "network.exposed-ports")
+    assert check["severity"] == "error"
+    assert check["message"].startswith("could not list listening sockets: /proc/net/tcp")
+
+
+def test_a_listener_with_a_hostile_process_name_is_still_seen(clean_after: Lab) -> None:
+    lab = clean_after
+    name = "x\\ntcp 0.0.0.0:22"
+    code = f"open('/proc/self/comm','w').write('{name}'); import http.server as h; h.test(port=8082, bind='0.0.0.0')"
+    lab.ssh("server", f'systemd-run -q --unit=rogue-8082 python3 -c "{code}"')
+    try:
+        lab.wait_for("server", "ss -Hltn 'sport = :8082' | wc -l", "1")
+        result = lab.verify()
+    finally:
+        lab.ssh("server", "systemctl stop rogue-8082")
+    assert result.failing() == {"server": {"network.exposed-ports"}}
+    assert (
+        "8082/tcp is open on 0.0.0.0" in result.check("server", "network.exposed-ports")["message"]
+    )
+
+
+def test_a_crafted_file_name_cannot_hide_a_real_conflict_copy(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.ssh("desktop", each_name("open(p, 'wb').write(b'x')"))
+    try:
+        for host in ("laptop", "desktop"):
+            lab.wait_for(host, f"ls {DOCS} | grep -c sync-conflict-20261202", "1")
+        result = lab.verify()
+        assert result.failing() == {
+            h: {"syncthing.conflicts"} for h in ("desktop", "laptop", "server")
+        }
+        details = result.check("laptop", "syncthing.conflicts")["details"]
+        assert [p.rsplit("/", 1)[-1] for p in details["documents"]] == [REAL_COPY]
+        assert lab.ssh("laptop", f"ls {DOCS} | grep -cx pwned; true") == "0"
+    finally:
+        lab.ssh(
+            "desktop", f"find {DOCS} -mindepth 1 -maxdepth 1 -newer {DOCS}/.stfolder -delete; true"
+        )
+
+
+def each_name(action: str) -> str:
+    """A command that runs ``action`` (Python, on path ``p``) as alice for each crafted name."""
+    names = [*CRAFTED, REAL_COPY.encode()]
+    code = f"import os\nfor n in {names!r}:\n    p = os.fsencode({DOCS!r}) + b'/' + n\n    {action}"
+    return f"runuser -u alice -- python3 -c {shlex.quote(code)}"
+
+
+@pytest.fixture
+def deployed(settled: Lab) -> Iterator[Lab]:
+    yield settled
+    settled.set_overrides({}, "test: clear overrides")
+    assert settled.deploy().returncode == 0
+
+
+def boot_entry(lab: Lab, host: str) -> str:
+    return lab.ssh(host, "readlink /boot/nixfleet-lab/default")
+
+
+def test_a_persist_that_fails_at_the_boot_entry_rolls_back_everything(deployed: Lab) -> None:
+    lab = deployed
+    before = lab.current_system("laptop")
+    lab.set_overrides(
+        change("laptop", value="p", faults={"laptop": ["boot-entry"]}), "boot entry fails"
+    )
+    deploy = lab.deploy("--limit", "laptop")
+    assert deploy.returncode != 0
+    assert deploy.status("laptop") == "rolled-back"
+    assert "writing the boot entry" in deploy.report["hosts"]["laptop"]["error"]
+    profile = lab.ssh("laptop", "readlink -f /nix/var/nix/profiles/system")
+    assert (lab.current_system("laptop"), profile, boot_entry(lab, "laptop")) == (before,) * 3
+    assert on_known_generation(lab, "laptop")
+
+
+def test_a_controller_killed_mid_switch_leaves_no_lock_and_the_next_deploy_succeeds(
+    deployed: Lab,
+) -> None:
+    lab = deployed
+    before = lab.current_system("laptop")
+    lab.set_overrides(change("laptop", value="k", faults={"laptop": ["slow-unit"]}), "slow laptop")
+    env = {**os.environ, "NIXFLEET_STATE_DIR": str(lab.state_dir / "killed")}
+    argv = [PYINFRA, "-y", "inventory/lab.py", "deploys/all.py", "--limit", "laptop",
+            "--data", "watchdog_s=10"]  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        lab.wait_for("laptop", "systemctl is-active nixfleet-deploy-lock.service", "active", 120)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    lab.wait_for("laptop", "readlink /run/current-system", before, 60)  # the watchdog fired
+    lab.wait_for("laptop", "systemctl is-active nixfleet-deploy-lock.service", "inactive", 30)
+    lab.set_overrides(change("laptop", value="k2"), "laptop, no fault")
+    deploy = lab.deploy("--limit", "laptop")
+    assert deploy.returncode == 0, deploy.output
+    assert deploy.status("laptop") == "switched"
+    journal = [
+        json.loads(x)
+        for x in lab.ssh("laptop", "cat /var/lib/nixfleet/deployments.jsonl").splitlines()
+    ]
+    assert any(e.get("event") == "lock-taken-over" for e in journal[-3:])
+    assert on_known_generation(lab, "laptop")
+
+
+def test_a_changed_host_key_is_refused_not_offline(deployed: Lab) -> None:
+    lab = deployed
+    known = lab.paths.root / "known_hosts"
+    saved = known.read_text()
+    address = next(h.address for h in lab.hosts if h.name == "laptop")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(lab.state_dir / "imposter")],
+                   check=True)  # fmt: skip
+    imposter = (lab.state_dir / "imposter.pub").read_text().split()[:2]
+    lines = [ln for ln in saved.splitlines() if not ln.startswith(address + " ")]
+    known.write_text("\n".join([*lines, f"{address} {' '.join(imposter)}"]) + "\n")
+    try:
+        lab.set_overrides(change(*lab.names, value="h"), "everyone changes")
+        proc = subprocess.run([NIXFLEET, "deploy", "-i", "inventory/lab.py"], cwd=REPO,
+                              env={**os.environ, "NIXFLEET_STATE_DIR": str(lab.state_dir)},
+                              capture_output=True, text=True)  # fmt: skip
+    finally:
+        known.write_text(saved)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    report = json.loads((lab.state_dir / "last-run.json").read_text())
+    assert report["hosts"]["laptop"]["status"] == "refused"
+    assert "host key" in report["hosts"]["laptop"]["error"]
+    assert {h: o["status"] for h, o in report["hosts"].items() if h != "laptop"} == {
+        h: "switched" for h in lab.names if h != "laptop"
+    }
