@@ -69,6 +69,7 @@ else:
             "ssh_argv": settings.ssh.fresh_argv(),
             "watchdog_s": settings.watchdog_s,
             "gate_timeout_s": settings.gate_timeout_s,
+            "gate_settle_s": settings.gate_settle_s,
             "gates": list(settings.gates),
             "declared": desired.declared,
             "flake_checkout": settings.flake_checkout,

@@ -32,6 +32,7 @@ class HostSettings:
     + safe_switch: run ``switch`` as test, gate, then boot, with a rollback watchdog (default on)
     + watchdog_s: seconds after activation before the watchdog restores the old generation
     + gate_timeout_s: how long the gate waits for a fresh SSH connection after activation
+    + gate_settle_s: how long the gate then watches the new generation (default 10; 0: once)
     + gates: check ids (besides nixos.current-system and systemd.failed-units) that must pass
     + allow_dirty: deploy from a flake with uncommitted changes
     + reboot: when a switch needs a reboot: ``never`` (default), ``now``, or a window
@@ -57,6 +58,7 @@ class HostSettings:
     safe_switch: bool = True
     watchdog_s: int = 60
     gate_timeout_s: int = 20
+    gate_settle_s: int = 10
     gates: tuple[str, ...] = ()
     allow_dirty: bool = False
     reboot: dict[str, Any] = field(default_factory=lambda: {"policy": "never", "apply": True})
@@ -118,6 +120,7 @@ class HostSettings:
             safe_switch=v.boolean("safe_switch", True),
             watchdog_s=_positive(name, "watchdog_s", data.get("watchdog_s", 60)),
             gate_timeout_s=_positive(name, "gate_timeout_s", data.get("gate_timeout_s", 20)),
+            gate_settle_s=v.seconds("gate_settle_s", 10),
             gates=tuple(gates),
             allow_dirty=v.boolean("allow_dirty", False),
             reboot={
@@ -169,6 +172,12 @@ class _Validator:
         if not all(isinstance(x, str) for x in value):
             self.fail(key, value, "a list of strings")
         return list(value)
+
+    def seconds(self, key: str, default: int) -> int:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(key, value, "a whole number of seconds, 0 or more")
+        return value
 
     def duration(self, key: str, value: object) -> timedelta:
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):

@@ -109,14 +109,13 @@ class Switch:
     def system(self) -> SystemState | Unknown:
         return self.host.get_fact(NixosSystem, _ignore_errors=True)  # type: ignore[no-any-return]
 
-    def gate(self, timeout_s: float) -> GateResult:
+    def gate(self, timeout_s: float, settle_s: float = 0) -> GateResult:
         ctx = Context(host=self.host.name, now=datetime.now(timezone.utc), toplevel=self.toplevel,
                       flake_checkout=None, expect_boot_default=False,
-                      failed_before=frozenset(self.failed_before))  # fmt: skip
+                      failed_before=frozenset(self.failed_before), gating=True)  # fmt: skip
         declared = Declared.from_json(self.safety.get("declared") or {})
-        return gate(
-            self.safety["ssh_argv"], declared, ctx, self.safety.get("gates") or [], timeout_s
-        )
+        gates = self.safety.get("gates") or []
+        return gate(self.safety["ssh_argv"], declared, ctx, gates, timeout_s, settle_s)
 
 
 # Hosts in the middle of a safe switch, so that Ctrl-C or SIGTERM can roll each one back.
@@ -280,7 +279,8 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     script, sw.reading_keys = data_layer_script(declared, sw.safety.get("flake_checkout"))
     sw.reading = gevent.spawn(sw.remote, script)
     with sw.phase("gate"):
-        result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)))
+        result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)),
+                         float(sw.safety.get("gate_settle_s", 10)))  # fmt: skip
     if not result.reachable:
         reason = (
             f"SSH did not come back within {sw.safety.get('gate_timeout_s', 20)} s of activation"

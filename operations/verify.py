@@ -198,25 +198,43 @@ class GateResult:
 
 
 def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Iterable[str],
-         timeout_s: float) -> GateResult:  # fmt: skip
+         timeout_s: float, settle_s: float = 0) -> GateResult:  # fmt: skip
     """Run the gate checks over a new SSH connection (not pyinfra's, which outlives an sshd that
-    no longer accepts connections). Retries until ``timeout_s``, as the network may be restarting."""
+    no longer accepts connections). Retries until ``timeout_s``, as the network may be
+    restarting. Then it watches for ``settle_s``: it reads again every 2 s, so a unit that
+    started and crashed (or restarts) a few seconds later, or an sshd that went away, fails it.
+    Every read is a new connection; the first failing read decides."""
     ids = sorted({"nixos.current-system", "systemd.failed-units", *gates})
     calls = fact_calls(declared, context.flake_checkout, only=ids)
+    command = DataLayer().command(_spec(calls))
+
+    def read(timeout: float) -> process.Result:
+        return process.run([*ssh_argv, command], timeout=max(1.0, timeout))
+
+    def judged(result: process.Result) -> GateResult:
+        observed = observed_from(
+            DataLayer().process(result.stdout.splitlines()), [c.key for c in calls]
+        )
+        checks = verify(declared, observed, context).checks
+        failed = tuple(f"{c.id}: {c.message}" for c in checks
+                       if c.id in ids and not c.ok and c.severity is Severity.ERROR)  # fmt: skip
+        system = observed.system
+        return GateResult(True, failed, None if isinstance(system, Unknown) else system.current)
+
     deadline = time.monotonic() + timeout_s
     while True:
-        left = max(1.0, deadline - time.monotonic())
-        result = process.run([*ssh_argv, DataLayer().command(_spec(calls))], timeout=left)
+        result = read(deadline - time.monotonic())
         if result.returncode not in (255, process.TIMED_OUT):  # an answer, good or bad
             break
         if time.monotonic() >= deadline:
             return GateResult(False)
         gevent.sleep(1)
-    observed = observed_from(
-        DataLayer().process(result.stdout.splitlines()), [c.key for c in calls]
-    )
-    checks = verify(declared, observed, context).checks
-    failed = tuple(f"{c.id}: {c.message}" for c in checks
-                   if c.id in ids and not c.ok and c.severity is Severity.ERROR)  # fmt: skip
-    system = observed.system
-    return GateResult(True, failed, None if isinstance(system, Unknown) else system.current)
+    verdict = judged(result)
+    settled = time.monotonic() + settle_s
+    while not verdict.failed and time.monotonic() < settled:
+        gevent.sleep(min(2.0, max(0.0, settled - time.monotonic())))
+        result = read(10)
+        if result.returncode in (255, process.TIMED_OUT):
+            return GateResult(False)  # sshd went away while the gate watched
+        verdict = judged(result)
+    return verdict

@@ -53,6 +53,9 @@ class Context:
     expect_boot_default: bool = True
     # Units that had already failed before a switch: not that switch's doing.
     failed_before: frozenset[str] = frozenset()
+    # The safe switch's gate: every unit that failed after the switch counts, even one that a
+    # more specific check reports in a verify (Syncthing, restic, nb).
+    gating: bool = False
 
 
 @dataclass(frozen=True)

@@ -156,8 +156,12 @@ def repo_locked(s: Subjects) -> Check | None:
                 Problem(name, f"could not read the locks of {name}: no answer for the job")
             )
             continue
+        if got.state in ("missing-repository", "not-configured"):
+            continue  # no repository: nothing can be locked (restic.snapshot-age reports it)
         if got.state != "ok":
-            continue  # restic.snapshot-age reports why the repository cannot be read
+            problems.append(Problem(name, f"could not read the locks of {name}: the repository "
+                                          f"could not be read ({got.state}: {got.error or 'see restic.snapshot-age'})"))  # fmt: skip
+            continue
         if got.locks_unread:
             problems.append(
                 Problem(name, f"could not read the locks of {name}: {got.locks_unread}")

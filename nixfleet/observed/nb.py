@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from nixfleet.observed.restic import redact
 from nixfleet.probe import Read, Records
 
+# The git reads of probes/nb.sh, each filling part of a Notebook.
+READS = ("branch", "remote", "status", "ahead_behind", "unpushed", "markers", "copies")
 # Exit statuses that are answers, not failures: `git config --get` of an unset key,
 # `git symbolic-ref -q` on a detached HEAD, `git grep` with no match.
 _ANSWERS = {"remote": {1}, "branch": {1}, "markers": {1}}
@@ -85,6 +87,10 @@ def parse_notebook(path: str, rec: Records) -> Notebook:
     if rec.first("git") != "yes":
         return Notebook(path, exists=True)
     unread: dict[str, str] = {}
+    git_dir = rec.read("git_dir")
+    if git_dir is None or git_dir.failure:
+        why = f"git rev-parse: {git_dir.failure if git_dir else 'it did not run'}"
+        return Notebook(path, exists=True, is_git=True, unread=dict.fromkeys(READS, why))
 
     def read(name: str) -> Read | None:
         got = rec.read(name)

@@ -44,12 +44,20 @@ SHOW_PROPERTIES = (
 
 
 def parse_failed_units(output: list[str]) -> list[str]:
-    """Unit names from ``systemctl list-units --failed --output=json``.
+    """Units that failed, or crashed and wait to be restarted (``Restart=``), from
+    ``systemctl list-units --state=failed,auto-restart --output=json``.
 
-    >>> parse_failed_units(['[{"unit":"a.service","load":"loaded","active":"failed"}]'])
-    ['a.service']
+    >>> parse_failed_units(['[{"unit":"a.service","load":"loaded","active":"failed","sub":"failed"},'
+    ...                     '{"unit":"b.service","active":"activating","sub":"auto-restart"},'
+    ...                     '{"unit":"c.service","active":"active","sub":"running"}]'])
+    ['a.service', 'b.service']
     """
-    return [str(row["unit"]) for row in _json_rows(output)]
+    rows = _json_rows(output)
+    return [
+        str(r["unit"])
+        for r in rows
+        if r.get("active") == "failed" or r.get("sub") == "auto-restart"
+    ]
 
 
 def _json_rows(output: list[str]) -> list[dict[str, Any]]:

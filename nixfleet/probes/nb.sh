@@ -10,6 +10,9 @@ for nb in "$@"; do
   if [ ! -e "$nb/.git" ]; then rec git no; continue; fi
   rec git yes
   g() { git -c safe.directory="$nb" -c core.quotePath=false -C "$nb" "$@"; }
+  # The reads below take some exit statuses as answers ("no such ref"): only once git itself
+  # has answered for this repository can those be trusted.
+  sub git_dir g rev-parse --absolute-git-dir || continue
   if g rev-parse -q --verify HEAD >/dev/null 2>&1; then rec born yes; else rec born no; fi
   sub branch g symbolic-ref -q --short HEAD
   sub remote g config --get remote.origin.url

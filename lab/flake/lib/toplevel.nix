@@ -42,6 +42,13 @@ let
         serviceConfig = { Type = "oneshot"; RemainAfterExit = true; ExecStart = "/bin/sleep 6"; };
       };
     } else { })
+    // (if hasFault "crash-later" then {
+      nixfleet-lab-crash-later = {
+        description = "nixfleet lab fault: a daemon that starts, then crashes 2 s later, and restarts";
+        wantedBy = [ "multi-user.target" ];
+        serviceConfig = { Type = "simple"; ExecStart = "/bin/sh -c 'sleep 2; exit 3'"; Restart = "on-failure"; RestartSec = "1"; };
+      };
+    } else { })
     // (if hasFault "break-ssh" then {
       nixfleet-lab-break-ssh = {
         description = "nixfleet lab fault: sshd stops accepting new connections";
