@@ -99,8 +99,14 @@ def test_undeclared_subjects_are_not_checked() -> None:
         ({"syncthing": "syncthing/desktop-conflict.probe"}, {"syncthing.conflicts"}),
         ({"syncthing": "syncthing/laptop-not-running.probe"}, {"syncthing.running"}),
         ({"restic": "restic/jobs-desktop-stale-lock.probe"}, {"restic.repo-locked"}),
-        ({"restic": "restic/jobs-desktop-wrong-password.probe"}, {"restic.snapshot-age"}),
-        ({"restic": "restic/jobs-desktop-unreachable.probe"}, {"restic.snapshot-age"}),
+        (
+            {"restic": "restic/jobs-desktop-wrong-password.probe"},
+            {"restic.snapshot-age", "restic.repo-locked"},
+        ),
+        (
+            {"restic": "restic/jobs-desktop-unreachable.probe"},
+            {"restic.snapshot-age", "restic.repo-locked"},
+        ),
         ({"restic": "restic/jobs-desktop-missing-repository.probe"}, {"restic.snapshot-age"}),
         ({"notebooks": "nb/laptop-markers-committed.probe"}, {"nb.conflicts"}),
         (

@@ -27,7 +27,7 @@ from nixfleet.settings import HostSettings
 TEXT = st.text(
     st.one_of(
         st.sampled_from(list("$`'\"\\;|&()<>{}*?!~#- \n\t=")),
-        st.characters(blacklist_characters="\0"),
+        st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)),
     ),
     max_size=40,
 )
