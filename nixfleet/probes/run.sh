@@ -34,7 +34,7 @@ wait
 printf '%s begin %s\n' "$boundary" "${keys[*]}"
 for j in "${!keys[@]}"; do
   rc=none
-  [ -s "$t/$j.rc" ] && rc=$(cat "$t/$j.rc")
+  [ -s "$t/$j.rc" ] && rc=$(<"$t/$j.rc")
   out=$(base64 -w0 <"$t/$j.out")
   err=$(tail -c 2000 "$t/$j.err" | base64 -w0)
   printf '%s part %s %s %s %s %s\n' "$boundary" "${keys[$j]}" "$rc" "${limits[$j]}" "${out:--}" "${err:--}"

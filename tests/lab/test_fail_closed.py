@@ -65,9 +65,16 @@ def mended(lab: Lab, host: str, tool: str) -> None:
         (
             "desktop",
             "find",
-            {"syncthing.conflicts", "nb.conflicts", "secrets.present", "secrets.mode"},
+            {
+                "syncthing.conflicts",
+                "nb.conflicts",
+                "secrets.present",
+                "secrets.mode",
+                "nixos.current-system",
+            },
             "could not read folder documents",
         ),
+        ("nas", "cat", {"network.exposed-ports"}, "could not list listening sockets"),
         ("server", "restic", {"restic.snapshot-age", "restic.repo-locked"}, "server-media"),
         ("vps", "curl", set(), ""),  # vps runs no Syncthing: nothing needs curl there
         ("desktop", "curl", {"syncthing.running"}, "could not read Syncthing's state"),
@@ -138,9 +145,7 @@ def test_a_crafted_file_name_cannot_hide_a_real_conflict_copy(clean_after: Lab) 
         assert [p.rsplit("/", 1)[-1] for p in details["documents"]] == [REAL_COPY]
         assert lab.ssh("laptop", f"ls {DOCS} | grep -cx pwned; true") == "0"
     finally:
-        lab.ssh(
-            "desktop", f"find {DOCS} -mindepth 1 -maxdepth 1 -newer {DOCS}/.stfolder -delete; true"
-        )
+        lab.ssh("desktop", each_name("os.path.exists(p) and os.remove(p)"))
 
 
 def each_name(action: str, folder: str = DOCS) -> str:
