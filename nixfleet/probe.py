@@ -68,11 +68,30 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+_USERINFO = re.compile(r"(?P<scheme>[a-z0-9+]+://)(?P<user>[^:/@\s]+):[^@/\s]+@", re.I)
+_TOKEN = re.compile(r"(?P<scheme>https?://)[^:/@\s]+@", re.I)
+
+
+def redact(text: str) -> str:
+    """Hide credentials embedded in URLs, wherever they appear: a password, or a token given
+    as an http(s) user name.
+
+    >>> redact("rest:https://backup:s3cret@nas:8000/desktop")
+    'rest:https://backup:***@nas:8000/desktop'
+    >>> redact("https://ghp_abc123@git.example.org/notes.git")
+    'https://***@git.example.org/notes.git'
+    >>> redact("sftp:root@nas:/srv/restic/desktop")
+    'sftp:root@nas:/srv/restic/desktop'
+    """
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    return _TOKEN.sub(lambda m: f"{m['scheme']}***@", text)
+
+
 def _why(rc: int | None, err: str, timeout_s: float | None = None) -> str | None:
     """Why a read failed (None: it succeeded), from its exit status and stderr."""
     if rc == 0:
         return None
-    last = next((line.strip() for line in reversed(err.splitlines()) if line.strip()), "")
+    last = redact(next((line.strip() for line in reversed(err.splitlines()) if line.strip()), ""))
     if rc is None:
         return last or "it did not run (no exit status)"
     if rc == TIMED_OUT:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nixfleet.observed.restic import redact
-from nixfleet.probe import Read, Records
+from nixfleet.probe import Read, Records, redact
 
 # The git reads of probes/nb.sh, each filling part of a Notebook.
 READS = ("branch", "remote", "status", "ahead_behind", "unpushed", "markers", "copies")

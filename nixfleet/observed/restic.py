@@ -12,25 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from nixfleet.probe import Records
-
-_USERINFO = re.compile(r"(?P<scheme>[a-z0-9+]+://)(?P<user>[^:/@\s]+):[^@/\s]+@", re.I)
-_TOKEN = re.compile(r"(?P<scheme>https?://)[^:/@\s]+@", re.I)
-
-
-def redact(text: str) -> str:
-    """Hide credentials embedded in URLs, wherever they appear: a password, or a token given
-    as an http(s) user name.
-
-    >>> redact("rest:https://backup:s3cret@nas:8000/desktop")
-    'rest:https://backup:***@nas:8000/desktop'
-    >>> redact("https://ghp_abc123@git.example.org/notes.git")
-    'https://***@git.example.org/notes.git'
-    >>> redact("sftp:root@nas:/srv/restic/desktop")
-    'sftp:root@nas:/srv/restic/desktop'
-    """
-    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    return _TOKEN.sub(lambda m: f"{m['scheme']}***@", text)
+from nixfleet.probe import Records, redact
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ sub() {
   rec "$name.rc" "$rc"
   rec "$name.err" "$(tail -c 1000 "$T/err" | tr -d '\0')"
   rec "$name.out" "$(base64 -w0 <"$T/out")"
+  # Say on the part's own stderr which read failed, in case the part gives up because of it.
+  [ "$rc" = 0 ] || printf '%s exited %s: %s\n' "$*" "$rc" "$(tail -n 1 "$T/err")" >&2
   return "$rc"
 }
 

@@ -110,7 +110,9 @@ def test_an_unreadable_socket_table_is_an_error_not_no_listeners(clean_after: La
     assert result.failing() == {"nas": {"network.exposed-ports"}}
     check = result.check("nas", "network.exposed-ports")
     assert check["severity"] == "error"
-    assert check["message"].startswith("could not list listening sockets: /proc/net/tcp")
+    assert check["message"].startswith(
+        "could not list listening sockets: cat /proc/net/tcp exited 1"
+    )
     assert "8081" not in check["message"]  # it was not read, so it is not claimed either way
 
 
@@ -163,7 +165,8 @@ def each_name(action: str, folder: str = DOCS) -> str:
 def deployed(settled: Lab) -> Iterator[Lab]:
     yield settled
     settled.set_overrides({}, "test: clear overrides")
-    assert settled.deploy().returncode == 0
+    deploy = settled.deploy()
+    assert deploy.returncode == 0, deploy.output
 
 
 def boot_entry(lab: Lab, host: str) -> str:

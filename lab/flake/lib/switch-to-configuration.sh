@@ -27,7 +27,9 @@ old=$(readlink /run/current-system 2>/dev/null || true)
 units_of() { [ -n "$1" ] && [ -d "$1/$units_dir" ] && (cd "$1/$units_dir" && find . -maxdepth 1 -type f | sed 's#^\./##' | sort); }
 wanted() { [ -n "$(find "$out/$units_dir" -mindepth 2 -maxdepth 2 -path "*.wants/$1" 2>/dev/null)" ]; }
 restart_if_changed() { ! grep -q '^X-RestartIfChanged=false' "$out/$units_dir/$1"; }
-is_active() { systemctl is-active --quiet "$1"; }
+# Active for stopping and restarting: also a unit on its way up, such as one waiting to be
+# restarted after a crash (NixOS's switch-to-configuration stops those too).
+is_active() { case $(systemctl is-active "$1") in active|activating|reloading|deactivating) true ;; *) false ;; esac; }
 is_failed() { systemctl is-failed --quiet "$1"; }
 
 to_stop="" to_restart="" to_start=""
