@@ -87,7 +87,7 @@ def lock_message(holder: dict[str, Any]) -> str:
     return (
         f"another deploy holds the lock: {holder.get('who', '?')} since {holder.get('since', '?')} "
         f"(run {holder.get('run', '?')}, revision {str(holder.get('revision', '?'))[:12]}); wait for it, "
-        f"or if it died: systemctl stop {LOCK_UNIT} on the host"
+        "or if that run died: nixfleet unlock HOST"
     )
 
 

@@ -19,6 +19,7 @@ from facts.nixos import DeployLock, FlakeCheckout, NixosSystem
 from nixfleet import flake, process
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
 from nixfleet.observed.nixos import record_revision
+from nixfleet.probe import Unknown
 from nixfleet.remote import lock_message
 from nixfleet.report import recorder
 from operations.switch import safe_switch
@@ -61,6 +62,9 @@ def push_flake(
     if len(revision) != 40:
         raise OperationError(f"push_flake: revision must be a full commit id, not {revision!r}")
     checkout = host.get_fact(FlakeCheckout, path=path)
+    if isinstance(checkout, Unknown):
+        yield FunctionCommand(_fail, (f"{checkout}; nothing was changed",), {})
+        return
     state = checkout.get("state")
     if state == "git" and checkout.get("revision") == revision and checkout.get("dirty") == "no":
         host.noop(f"{path} is at {revision[:12]}")
@@ -119,14 +123,21 @@ def _rebuild_step(
     if state.print_output or not result.ok:
         for line in (result.stderr + result.stdout).splitlines():
             logger.info(f"{host.print_prefix}(controller) {line}")
-    after = host.get_fact(NixosSystem)
+    read = host.get_fact(NixosSystem, _ignore_errors=True)
     act = Action(action)
-    landed = after.current if act.activates else after.profile
+    if isinstance(read, Unknown):
+        message = f"nixos-rebuild {action} exited {result.returncode}; afterwards, {read}"
+        host.log_styled(f"error: {message}", fg="red", log_func=logger.error)
+        recorder().record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message))
+        return False
+    after = SystemState.coerce(read)
+    # What the host shows afterwards: it runs (switch, test) and boots (switch, boot) toplevel.
+    landed = [after.current] * act.activates + [after.profile] * act.sets_profile
     outcome = HostOutcome(
         HostStatus.SWITCHED, before=before, after=after.current, generation=after.generation,
         revision=revision,
     )  # fmt: skip
-    if result.ok and landed == toplevel:
+    if result.ok and all(p == toplevel for p in landed):
         _record_revision(state, host, toplevel, revision)
         recorder().record(host.name, outcome)
         return True
@@ -134,7 +145,8 @@ def _rebuild_step(
     outcome.error = (
         f"nixos-rebuild {action} exited {result.returncode}: {result.last_error_line()}"
         if not result.ok
-        else f"nixos-rebuild {action} succeeded but the host runs {landed}, not {toplevel}"
+        else f"nixos-rebuild {action} succeeded but the host runs {after.current} and boots "
+        f"{after.profile}, not {toplevel}"
     )
     host.log_styled(f"error: {outcome.error}", fg="red", log_func=logger.error)
     recorder().record(host.name, outcome)
@@ -198,12 +210,19 @@ def rebuild(
         yield FunctionCommand(_fail, (error,), {})
         return
     lock = host.get_fact(DeployLock)
+    if isinstance(lock, Unknown):
+        yield FunctionCommand(_fail, (f"{lock}; nothing was changed",), {})
+        return
     if lock.get("run") and lock.get("run") != recorder().report.id:
         yield FunctionCommand(
             _fail, (lock_message(lock),), {}
         )  # even if it already runs `toplevel`
         return
-    system = SystemState.coerce(host.get_fact(NixosSystem))
+    read = host.get_fact(NixosSystem)
+    if isinstance(read, Unknown):
+        yield FunctionCommand(_fail, (f"{read}; nothing was changed",), {})
+        return
+    system = SystemState.coerce(read)
     running = system.current if act.activates else system.profile
     if running == toplevel:
         host.noop(f"already runs {toplevel}")
