@@ -44,7 +44,9 @@ job() {
     local:*) path=${repo#local:} ;;
     /*) path=$repo ;;
   esac
-  case $to in -*) rec state error; rec error "the sftp host may not start with -"; return ;; esac
+  # restic splits sftp.command at spaces: a host or port that could add ssh options is refused.
+  case $to in -* | *[[:space:]]*) rec state error; rec error "the sftp host may not start with - or hold spaces"; return ;; esac
+  case $port in *[!0-9]*) rec state error; rec error "the sftp port is not a number"; return ;; esac
   [ -n "$to" ] && opt="sftp.command=ssh $to${port:+ -p $port} -o ControlMaster=auto -o ControlPath=$T/cm -o ControlPersist=10 -s sftp"
   r() { timeout "$1" restic --no-lock --no-cache ${opt:+-o "$opt"} "${@:2}"; }
   sub snapshots r 60 snapshots --json --latest 1 --host "$me"
