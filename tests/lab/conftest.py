@@ -167,3 +167,19 @@ def changes_reverted(lab: Lab) -> Iterator[None]:
     yield
     if (lab.paths.flake / "overrides.json").exists():
         lab.set_overrides({}, "test: clear overrides")
+
+
+@pytest.fixture(scope="module")
+def settled(lab: Lab) -> Iterator[Lab]:
+    """The lab deployed, then verified until nothing at all is flagged."""
+    deploy = lab.deploy()
+    assert deploy.returncode == 0, deploy.output
+    lab.settle()
+    yield lab
+
+
+@pytest.fixture
+def clean_after(settled: Lab) -> Iterator[Lab]:
+    """Whatever a test breaks, the lab verifies clean again afterwards."""
+    yield settled
+    settled.settle()

@@ -29,20 +29,6 @@ CRAFTED = [
 REAL_COPY = "plan.sync-conflict-20261202-101010-ABCDEFG.txt"
 
 
-@pytest.fixture(scope="module")
-def settled(lab: Lab) -> Iterator[Lab]:
-    deploy = lab.deploy()
-    assert deploy.returncode == 0, deploy.output
-    lab.settle()
-    yield lab
-
-
-@pytest.fixture
-def clean_after(settled: Lab) -> Iterator[Lab]:
-    yield settled
-    settled.settle()
-
-
 def broken(lab: Lab, host: str, tool: str) -> None:
     """Make ``tool`` fail on ``host`` (as a missing or broken program would): bind /bin/false."""
     path = lab.ssh(host, f"command -v {tool}")
@@ -173,19 +159,26 @@ def boot_entry(lab: Lab, host: str) -> str:
     return lab.ssh(host, "readlink /boot/nixfleet-lab/default")
 
 
-def test_a_persist_that_fails_at_the_boot_entry_rolls_back_everything(deployed: Lab) -> None:
+@pytest.mark.parametrize(
+    ("host", "fault", "says"),
+    [
+        ("laptop", "boot-entry", "persisting failed at writing the boot entry"),
+        ("server", "crash-later", "nixfleet-lab-crash-later.service"),  # the gate watched
+    ],
+)
+def test_a_late_failure_rolls_back_current_profile_and_boot_entry(
+    deployed: Lab, host: str, fault: str, says: str
+) -> None:
     lab = deployed
-    before = lab.current_system("laptop")
-    lab.set_overrides(
-        change("laptop", value="p", faults={"laptop": ["boot-entry"]}), "boot entry fails"
-    )
-    deploy = lab.deploy("--limit", "laptop")
+    before = lab.current_system(host)
+    lab.set_overrides(change(host, value=fault, faults={host: [fault]}), f"{host}: {fault}")
+    deploy = lab.deploy("--limit", host)
     assert deploy.returncode != 0
-    assert deploy.status("laptop") == "rolled-back"
-    assert "writing the boot entry" in deploy.report["hosts"]["laptop"]["error"]
-    profile = lab.ssh("laptop", "readlink -f /nix/var/nix/profiles/system")
-    assert (lab.current_system("laptop"), profile, boot_entry(lab, "laptop")) == (before,) * 3
-    assert on_known_generation(lab, "laptop")
+    assert deploy.status(host) == "rolled-back", deploy.output
+    assert says in deploy.report["hosts"][host]["error"]
+    profile = lab.ssh(host, "readlink -f /nix/var/nix/profiles/system")
+    assert (lab.current_system(host), profile, boot_entry(lab, host)) == (before,) * 3
+    assert on_known_generation(lab, host)
 
 
 def test_a_controller_killed_mid_switch_leaves_no_lock_and_the_next_deploy_succeeds(
@@ -242,15 +235,3 @@ def test_a_changed_host_key_is_refused_not_offline(deployed: Lab) -> None:
     assert {h: o["status"] for h, o in report["hosts"].items() if h != "laptop"} == {
         h: "switched" for h in lab.names if h != "laptop"
     }
-
-
-def test_a_unit_that_crashes_seconds_after_starting_fails_the_gate(deployed: Lab) -> None:
-    lab = deployed
-    before = lab.current_system("server")
-    lab.set_overrides(
-        change("server", value="c", faults={"server": ["crash-later"]}), "crashes later"
-    )
-    deploy = lab.deploy("--limit", "server")
-    assert deploy.status("server") == "rolled-back", deploy.output
-    assert "nixfleet-lab-crash-later.service" in deploy.report["hosts"]["server"]["error"]
-    assert lab.current_system("server") == before and on_known_generation(lab, "server")

@@ -3,9 +3,6 @@ host, and nothing else. Faults are made by hand over ssh, as a user would, then 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from conftest import Lab
 
 ST_API = (
@@ -18,20 +15,6 @@ RESTIC_ENV = "RESTIC_PASSWORD_FILE=/run/secrets/restic-password RESTIC_REPOSITOR
 
 def as_alice(command: str) -> str:
     return f"runuser -u alice -- sh -c '{command}'"
-
-
-@pytest.fixture(scope="module")
-def settled(lab: Lab) -> Iterator[Lab]:
-    deploy = lab.deploy()
-    assert deploy.returncode == 0, deploy.output
-    lab.settle()
-    yield lab
-
-
-@pytest.fixture
-def clean_after(settled: Lab) -> Iterator[Lab]:
-    yield settled
-    settled.settle()
 
 
 def test_a_settled_lab_verifies_clean_and_writes_every_report(settled: Lab) -> None:
