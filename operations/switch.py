@@ -273,11 +273,6 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
             f"nixos-rebuild test exited {test.returncode} ({meaning}): {test.last_error_line()}"
         )
         return _roll_back(sw, boot_default, reason)
-    # This run's verify needs the data layer after activation: read it while the gate and
-    # persist run (persisting changes only the boot default, which the last step re-reads).
-    declared = Declared.from_json(sw.safety.get("declared") or {})
-    script, sw.reading_keys = data_layer_script(declared, sw.safety.get("flake_checkout"))
-    sw.reading = gevent.spawn(sw.remote, script)
     with sw.phase("gate"):
         result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)),
                          float(sw.safety.get("gate_settle_s", 10)))  # fmt: skip
@@ -307,6 +302,11 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
             boot_default,
             f"persisting failed at {remote.failed_step(out)}: {said[-1][-200:] if said else 'no answer'}",
         )
+    # This run's verify reads the data layer now that the generation is persisted, while the
+    # last step (journal, release, what the host runs and boots) goes on beside it.
+    declared = Declared.from_json(sw.safety.get("declared") or {})
+    script, sw.reading_keys = data_layer_script(declared, sw.safety.get("flake_checkout"))
+    sw.reading = gevent.spawn(sw.remote, script)
     return HostStatus.SWITCHED, ""
 
 

@@ -64,6 +64,18 @@ def mended(lab: Lab, host: str, tool: str) -> None:
         ("server", "restic", {"restic.snapshot-age", "restic.repo-locked"}, "server-media"),
         ("vps", "curl", set(), ""),  # vps runs no Syncthing: nothing needs curl there
         ("desktop", "curl", {"syncthing.running"}, "could not read Syncthing's state"),
+        (
+            "vps",
+            "systemctl",
+            {
+                "systemd.failed-units",
+                "restic.timer",
+                "restic.last-run",
+                "restic.snapshot-age",
+                "restic.repo-locked",
+            },
+            "could not list failed units",
+        ),
     ],
 )
 def test_a_read_that_cannot_run_is_an_error_on_that_host_only(
