@@ -22,13 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
 
 PROBES = Path(__file__).parent / "probes"
 TIMED_OUT = 124  # timeout(1)'s exit status
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -44,19 +41,6 @@ class Unknown:
 
     def __str__(self) -> str:
         return f"could not {self.what}: {self.why}"
-
-
-def known(value: T | Unknown) -> T:
-    """``value`` if it was read; raise :class:`UnknownRead` otherwise (callers that need it)."""
-    if isinstance(value, Unknown):
-        raise UnknownRead(value)
-    return value
-
-
-class UnknownRead(Exception):
-    def __init__(self, unknown: Unknown) -> None:
-        super().__init__(str(unknown))
-        self.unknown = unknown
 
 
 def decode(raw: bytes) -> str:
@@ -204,9 +188,6 @@ class Reply:
 
     def records(self) -> Records:
         return Records.parse(self.out)
-
-    def to_json(self) -> dict[str, object]:
-        return {"rc": self.rc, "timed_out": self.timed_out, "stderr": self.err[-500:]}
 
 
 def _program(name: str) -> str:
