@@ -22,7 +22,7 @@ def local_flake(path: str) -> str:
 def nix_string(text: str) -> str:
     r"""``text`` as a Nix string literal: nothing in it can end the string or interpolate.
 
-    >>> print(nix_string('a"b${c}\d'))
+    >>> print(nix_string('a"b${c}\\d'))
     "a\"b\${c}\\d"
     """
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${")
