@@ -15,7 +15,7 @@ The run report and the findings land in .fleet/.
 from pyinfra import host, state
 
 from nixfleet import flake, nix, ssh
-from nixfleet.models import Action
+from nixfleet.models import Action, FlakeRef
 from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
 from operations import nixos, switch, verify
@@ -26,15 +26,29 @@ settings = prepared.settings
 desired = prepared.desired
 
 
-def rebuild_argv(action: Action) -> list[str]:
+def rebuild_argv(action: Action, flake_ref: FlakeRef | None = None) -> list[str]:
     return nix.nixos_rebuild(
         action,
-        settings.flake,
+        flake_ref or settings.flake,
         settings.ssh.destination,
         program=settings.nixos_rebuild,
         build_host=settings.build_host,
         sudo=settings.use_remote_sudo,
     )
+
+
+def prepare_steps(toplevel: str) -> list[tuple[str, list[str]]]:
+    """What runs before the watchdog is armed: the controller's prebuild is awaited, then the
+    closure is copied to the host; with ``build_host`` it is built there and copied from there."""
+    target = settings.ssh.destination
+    if not settings.build_host:
+        return [("copy", nix.copy_closure(target, toplevel))]
+    # Run from a private directory (nixos-rebuild build may leave a ./result link behind).
+    here = FlakeRef(nix.absolute_flake(settings.flake.path), settings.flake.attr)
+    steps = [("build", rebuild_argv(Action.BUILD, here))]
+    if settings.build_host != target:
+        steps.append(("copy", nix.copy_between(settings.build_host, target, toplevel)))
+    return steps
 
 
 if desired is None or prepared.revision is None:
@@ -62,10 +76,8 @@ else:
             "control_dir": (mux := ssh.control_dir(prepared.recorder.report.id, host.name)),
             "nix_sshopts": settings.ssh.nix_sshopts(f"{mux}/%C"),
             "close_master_argv": settings.ssh.close_master_argv(f"{mux}/%C"),
-            # Copied before the watchdog is armed, so its time covers only the activation.
-            "copy_argv": None
-            if settings.build_host
-            else nix.copy_closure(settings.ssh.destination, desired.toplevel),
+            # Built and copied before the watchdog is armed, so its time covers only the activation.
+            "prepare": prepare_steps(desired.toplevel),
             "ssh_argv": settings.ssh.fresh_argv(),
             "watchdog_s": settings.watchdog_s,
             "gate_timeout_s": settings.gate_timeout_s,

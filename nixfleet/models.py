@@ -14,6 +14,7 @@ class Action(str, enum.Enum):
     BOOT = "boot"
     TEST = "test"
     DRY_ACTIVATE = "dry-activate"
+    BUILD = "build"
 
     @property
     def sets_profile(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 from nixfleet.models import Action, FlakeRef
@@ -17,6 +18,15 @@ def local_flake(path: str) -> str:
     ('./lab/flake', '.lab/flake', 'github:o/r')
     """
     return path if path.startswith(("/", ".")) or ":" in path else f"./{path}"
+
+
+def absolute_flake(path: str) -> str:
+    """A local flake as an absolute path, so that it means the same from any directory.
+
+    >>> absolute_flake("github:o/r"), absolute_flake("/srv/fleet")
+    ('github:o/r', '/srv/fleet')
+    """
+    return path if ":" in path else os.path.abspath(path)
 
 
 def nix_string(text: str) -> str:
@@ -97,6 +107,16 @@ def copy_closure(target: str, path: str) -> list[str]:
     ['nix-copy-closure', '--to', 'root@nas', '/nix/store/x-nixos-system-nas']
     """
     return ["nix-copy-closure", "--to", target, path]
+
+
+def copy_between(source: str, target: str, path: str) -> list[str]:
+    """Copy ``path`` and its closure from one host's store straight to another's, run on the
+    controller (as nixos-rebuild-ng copies from ``--build-host`` to ``--target-host``).
+
+    >>> copy_between("root@builder", "root@nas", "/nix/store/x-nixos-system-nas")[3:8]
+    ['copy', '--from', 'ssh://root@builder', '--to', 'ssh://root@nas']
+    """
+    return [*NIX, "copy", "--from", f"ssh://{source}", "--to", f"ssh://{target}", path]
 
 
 def closure(path: str) -> list[str]:

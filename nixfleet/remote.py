@@ -30,19 +30,25 @@ def begin_switch(
     failed_units: str,
     previous: str | None = None,
     lease_s: int = 7200,
+    toplevel: str | None = None,
 ) -> str:
     """The first step of a safe switch, in one round trip: take the deploy lock (or exit 75
-    naming its holder), arm the watchdog (``watchdog_s``; None when there is no earlier generation
-    to return to), and list the units that had already failed. Sections: ``@@@ lock``,
+    naming its holder), check that ``toplevel``'s closure is already in the host's store (the
+    watchdog must cover the activation only, never a build or a copy), arm the watchdog
+    (``watchdog_s``; None when there is no earlier generation to return to), and list the units
+    that had already failed. Sections: ``@@@ lock``, ``@@@ closure`` (``ON-HOST``/``MISSING``),
     ``@@@ watchdog`` (``ARMED``/``NOT-ARMED``) and ``@@@ failed_units``.
 
-    >>> script = begin_switch({"run": "r1"}, 30, "r1", "systemctl list-units --failed", "/p")
+    >>> script = begin_switch({"run": "r1"}, 30, "r1", "systemctl list-units --failed", "/p", toplevel="/t")
     >>> [line.split(";")[0] for line in script.splitlines()]
-    ["echo '@@@ lock'", "echo '@@@ watchdog'", "echo '@@@ failed_units'"]
+    ["echo '@@@ lock'", "echo '@@@ closure'", "echo '@@@ watchdog'", "echo '@@@ failed_units'"]
     """
     arm = arm_watchdog(watchdog_s, run_id, previous) if watchdog_s and previous else "true"
+    check = f"nix-store --check-validity {shlex.quote(toplevel)}" if toplevel else "true"
     return (
         f"echo '@@@ lock'; ( {acquire_lock(holder, lease_s)} ) || exit $?\n"
+        f"echo '@@@ closure'; if {check} >/dev/null 2>&1; then echo ON-HOST; else echo MISSING; "
+        f"echo '@@@ failed_units'; exit 0; fi\n"
         f"echo '@@@ watchdog'; if {{ {arm}; }} >/dev/null 2>&1; then echo ARMED; else echo NOT-ARMED; fi\n"
         f"echo '@@@ failed_units'; {failed_units} 2>/dev/null; true"
     )

@@ -96,11 +96,11 @@ class Switch:
     def rebuild(self, action: str) -> process.Result:
         return self.run(self.safety[f"{action}_argv"])
 
-    def run(self, argv: list[str]) -> process.Result:
+    def run(self, argv: list[str], cwd: str | None = None) -> process.Result:
         """Run a command on the controller for this host (nixos-rebuild, nix-copy-closure)."""
         if self.state.print_input:
             logger.info(f"{self.host.print_prefix}(controller) >>> {shlex.join(argv)}")
-        result = process.run(argv, env=self.env)
+        result = process.run(argv, env=self.env, cwd=cwd)
         if self.state.print_output or not result.ok:
             for line in (result.stderr + result.stdout).splitlines():
                 logger.info(f"{self.host.print_prefix}(controller) {line}")
@@ -182,11 +182,11 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
     # Build and copy first: the watchdog, armed next, must only have to cover the activation.
     with sw.phase("build"):
         flake.await_prebuilds()
-    if safety.get("copy_argv"):
-        with sw.phase("copy"):
-            copied = sw.run(safety["copy_argv"])
-        if not copied.ok:
-            message = f"could not copy the closure to the host: {copied.last_error_line()}"
+    for step, argv in safety.get("prepare", []):
+        with sw.phase(step):
+            done = sw.run(argv, cwd=safety.get("control_dir"))
+        if not done.ok:
+            message = f"could not {step} the new generation: {done.last_error_line()}"
             sw.log(f"error: {message}", error=True)
             rec.record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message,
                                               details={"phases": sw.phases}))  # fmt: skip
@@ -196,7 +196,7 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
         # waits for it, the finish), so only a dead run's lock expires.
         lease_s = 2 * watchdog_s + int(safety.get("gate_timeout_s", 20)) + 600
         ok, out = sw.remote(remote.begin_switch(holder, watchdog_s, previous=boot_default, lease_s=lease_s,
-                                                run_id=rec.report.id,
+                                                run_id=rec.report.id, toplevel=toplevel,
                                                 failed_units=str(SystemdFailedUnits().command())))  # fmt: skip
     begun = split_keyed(out.splitlines())
     if not ok or "LOCKED-BY-US" not in begun.get("lock", []):
@@ -207,6 +207,13 @@ def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str
     status, reason = HostStatus.FAILED, "interrupted"
     ACTIVE[host.name] = gevent.getcurrent()
     try:
+        if "ON-HOST" not in begun.get("closure", []):
+            status, reason = (
+                HostStatus.FAILED,
+                f"the new generation is not in the host's store after the build and copy; "
+                f"nothing was activated (check: nix-store --check-validity {toplevel})",
+            )
+            return False
         if "ARMED" not in begun.get("watchdog", []):
             status, reason = (
                 HostStatus.FAILED,

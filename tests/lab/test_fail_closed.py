@@ -247,3 +247,25 @@ def test_a_changed_host_key_is_refused_not_offline(deployed: Lab) -> None:
     assert {h: o["status"] for h, o in report["hosts"].items() if h != "laptop"} == {
         h: "switched" for h in lab.names if h != "laptop"
     }
+
+
+def test_with_a_build_host_the_watchdog_is_armed_only_once_the_closure_is_on_the_host(
+    deployed: Lab,
+) -> None:
+    """With ``build_host`` (here the host itself, as `nixos-rebuild --build-host` allows), the
+    host builds its closure before the lock and watchdog; the switch then lands as usual."""
+    lab = deployed
+    address = next(h.address for h in lab.hosts if h.name == "nas")
+    lab.set_overrides(change("nas", value="built-there"), "nas builds its own closure")
+    deploy = lab.deploy("--limit", "nas", "--data", f"build_host=root@{address}")
+    assert deploy.returncode == 0, deploy.output
+    assert deploy.status("nas") == "switched"
+    phases = deploy.report["hosts"]["nas"]["details"]["phases"]
+    assert "copy" not in phases and phases["build"] > 0, phases  # built there, nothing copied
+    toplevel = lab.built_toplevel("nas")
+    info = json.loads(
+        lab.ssh("nas", f"nix --extra-experimental-features nix-command path-info --json {toplevel}")
+    )
+    assert info[0].get("ultimate") is True, info  # the host built it (a copy is not "ultimate")
+    assert lab.current_system("nas") == toplevel
+    assert on_known_generation(lab, "nas")
