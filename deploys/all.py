@@ -12,15 +12,19 @@ persist it as the boot default, or roll back); then run every data-layer check w
 The run report and the findings land in .fleet/.
 """
 
+import os
+
 from pyinfra import host, state
 
-from nixfleet import flake, nix, ssh
+from nixfleet import nix
 from nixfleet.models import Action, FlakeRef
 from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
+from nixfleet.run import run_context
 from operations import nixos, switch, verify
+from operations.switch import SwitchPlan
 
-switch.install_interrupt_handlers()  # Ctrl-C / SIGTERM roll back hosts mid-switch, then report
+switch.install_interrupt_handlers(run_context(state))  # Ctrl-C / SIGTERM roll back, then report
 prepared = prepare(state, host, deploying=True)
 settings = prepared.settings
 desired = prepared.desired
@@ -45,7 +49,10 @@ def prepare_steps(toplevel: str) -> list[tuple[str, list[str]]]:
         return [("copy", nix.copy_closure(target, toplevel))]
     # Run from a private directory (nixos-rebuild build may leave a ./result link behind).
     here = FlakeRef(nix.absolute_flake(settings.flake.path), settings.flake.attr)
-    steps = [("build", rebuild_argv(Action.BUILD, here))]
+    build = rebuild_argv(Action.BUILD, here)
+    if "/" in build[0]:  # a program given by a path relative to here
+        build[0] = os.path.abspath(build[0])
+    steps = [("build", build)]
     if settings.build_host != target:
         steps.append(("copy", nix.copy_between(settings.build_host, target, toplevel)))
     return steps
@@ -58,7 +65,7 @@ else:
     if settings.flake_checkout:
         nixos.push_flake(
             name=f"Send the flake to {settings.flake_checkout}",
-            bundle=flake.bundle(settings.flake.path, STATE_DIR / "cache"),
+            bundle=run_context(state).flake.bundle(settings.flake.path, STATE_DIR / "cache"),
             revision=prepared.revision,
             path=settings.flake_checkout,
         )
@@ -70,23 +77,13 @@ else:
         revision=desired.revision,
         action=settings.action.value,
         env={"NIX_SSHOPTS": settings.ssh.nix_sshopts()},
-        safety={
-            "test_argv": rebuild_argv(Action.TEST),
-            # nix-copy-closure and nixos-rebuild share one ssh connection to the host.
-            "control_dir": (mux := ssh.control_dir(prepared.recorder.report.id, host.name)),
-            "nix_sshopts": settings.ssh.nix_sshopts(f"{mux}/%C"),
-            "close_master_argv": settings.ssh.close_master_argv(f"{mux}/%C"),
+        safe=SwitchPlan(
+            settings=settings,
+            declared=desired.declared,
+            test_argv=rebuild_argv(Action.TEST),
             # Built and copied before the watchdog is armed, so its time covers only the activation.
-            "prepare": prepare_steps(desired.toplevel),
-            "ssh_argv": settings.ssh.fresh_argv(),
-            "watchdog_s": settings.watchdog_s,
-            "gate_timeout_s": settings.gate_timeout_s,
-            "gate_settle_s": settings.gate_settle_s,
-            "gates": list(settings.gates),
-            "declared": desired.declared,
-            "flake_checkout": settings.flake_checkout,
-            "reboot": settings.reboot,
-        }
+            prepare=prepare_steps(desired.toplevel),
+        )
         if safe
         else None,
     )

@@ -1,12 +1,11 @@
-"""nb notebooks, read with git alone: nb may commit and push even from read-only commands."""
+"""nb notebooks, read with git alone: nb may commit and push even from read-only commands (the
+pyinfra face of :mod:`nixfleet.areas.nb`)."""
 
 from __future__ import annotations
 
-from typing_extensions import override
-
 from facts.probed import ProbeFact
-from nixfleet.observed.nb import Notebook, parse_notebooks
-from nixfleet.probe import Part, Reply
+from nixfleet.areas import nb
+from nixfleet.areas.nb import Notebook
 
 
 class NbNotebooks(ProbeFact[dict[str, Notebook]]):
@@ -25,13 +24,4 @@ class NbNotebooks(ProbeFact[dict[str, Notebook]]):
                                           ahead=0, behind=0, markers=(), unread={}, …)}
     """
 
-    key = "notebooks"
-    what = "read the nb notebooks"
-
-    @override
-    def part(self, paths: list[str]) -> Part:
-        return Part(self.key, "nb", tuple(paths))
-
-    @override
-    def parse(self, reply: Reply) -> dict[str, Notebook]:
-        return parse_notebooks(reply.records())
+    reading = nb.NOTEBOOKS

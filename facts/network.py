@@ -1,12 +1,10 @@
-"""Sockets listening on addresses other hosts can reach."""
+"""Listening sockets (the pyinfra face of :mod:`nixfleet.areas.network`)."""
 
 from __future__ import annotations
 
-from typing_extensions import override
-
 from facts.probed import ProbeFact
-from nixfleet.observed.network import Listener, parse_listeners
-from nixfleet.probe import Part, Reply, Unknown
+from nixfleet.areas import network
+from nixfleet.areas.network import Listener
 
 
 class ListeningSockets(ProbeFact[tuple[Listener, ...]]):
@@ -19,13 +17,4 @@ class ListeningSockets(ProbeFact[tuple[Listener, ...]]):
         (Listener(proto="tcp", address="0.0.0.0", port=22, process="sshd", pid=213),)
     """
 
-    key = "listeners"
-    what = "list listening sockets"
-
-    @override
-    def part(self) -> Part:
-        return Part(self.key, "network")
-
-    @override
-    def parse(self, reply: Reply) -> tuple[Listener, ...] | Unknown:
-        return parse_listeners(reply)
+    reading = network.LISTENERS

@@ -1,27 +1,17 @@
-"""Facts about a host's NixOS system: what it runs, what it boots, its generations and revision."""
+"""Facts about a host's NixOS system: what it runs and boots, its flake checkout, its deploy lock
+(the pyinfra face of :mod:`nixfleet.areas.nixos`)."""
 
 from __future__ import annotations
-
-import json
 
 from pyinfra.api.command import QuoteString, StringCommand
 from pyinfra.api.facts import FactBase
 from typing_extensions import override
 
 from facts.probed import ProbeFact
+from nixfleet.areas import nixos
 from nixfleet.models import SystemState
-from nixfleet.observed.nixos import REVISIONS_DIR, WHAT, parse_system, system_part
-from nixfleet.probe import Part, Reply
-from nixfleet.remote import HOLDER_FILE, LOCK_UNIT
 
-__all__ = [
-    "REVISIONS_DIR",
-    "DeployLock",
-    "FlakeCheckout",
-    "NixosCurrentSystem",
-    "NixosSystem",
-    "parse_system",
-]
+__all__ = ["DeployLock", "FlakeCheckout", "NixosCurrentSystem", "NixosSystem"]
 
 
 class NixosSystem(ProbeFact[SystemState]):
@@ -42,16 +32,7 @@ class NixosSystem(ProbeFact[SystemState]):
         )
     """
 
-    key = "system"
-    what = WHAT
-
-    @override
-    def part(self) -> Part:
-        return system_part()
-
-    @override
-    def parse(self, reply: Reply) -> SystemState:
-        return parse_system(reply.records())
+    reading = nixos.SYSTEM
 
 
 class NixosCurrentSystem(FactBase[str | None]):
@@ -85,26 +66,7 @@ class DeployLock(ProbeFact[dict[str, str]]):
         {"run": "20261125T215050Z-a735c0", "who": "root@controller", "since": "…", "revision": "…"}
     """
 
-    key = "lock"
-    what = "read the deploy lock"
-
-    @override
-    def part(self) -> Part:
-        return Part(self.key, "lock", (f"{LOCK_UNIT}.service", HOLDER_FILE))
-
-    @override
-    def parse(self, reply: Reply) -> dict[str, str]:
-        records = reply.records()
-        if records.first("state") != "active":
-            return {}
-        text = (records.first("holder") or "").strip()
-        try:
-            data = json.loads(text) if text else {}
-        except json.JSONDecodeError:
-            data = None
-        if not isinstance(data, dict) or not data:
-            return {"who": "unknown (unreadable lock record)"}
-        return {str(k): str(v) for k, v in data.items()}
+    reading = nixos.LOCK
 
 
 class FlakeCheckout(ProbeFact[dict[str, str]]):
@@ -120,19 +82,4 @@ class FlakeCheckout(ProbeFact[dict[str, str]]):
         {"state": "git", "revision": "b9a501e5…", "dirty": "no"}
     """
 
-    key = "checkout"
-    what = "read the flake checkout"
-
-    @override
-    def part(self, path: str = "/etc/nixos") -> Part:
-        return Part(self.key, "checkout", (path,))
-
-    @override
-    def parse(self, reply: Reply) -> dict[str, str]:
-        records = reply.records()
-        found = {
-            k: v for k in ("state", "revision", "dirty") if (v := records.first(k)) is not None
-        }
-        if "state" not in found:
-            raise ValueError("no state recorded")
-        return found
+    reading = nixos.CHECKOUT

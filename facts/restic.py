@@ -1,14 +1,10 @@
-"""restic backup jobs as their client host sees them: repository, latest snapshot, locks."""
+"""restic backup jobs as seen from the client (the pyinfra face of :mod:`nixfleet.areas.restic`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from typing_extensions import override
-
 from facts.probed import ProbeFact
-from nixfleet.observed.restic import ResticJob, parse_jobs
-from nixfleet.probe import Part, Reply
+from nixfleet.areas import restic
+from nixfleet.areas.restic import ResticJob
 
 
 class ResticJobs(ProbeFact[dict[str, ResticJob]]):
@@ -29,14 +25,4 @@ class ResticJobs(ProbeFact[dict[str, ResticJob]]):
                               latest=Snapshot(time=datetime(…), paths=("/home/alice/Documents",), …))}
     """
 
-    key = "restic"
-    what = "read the restic repositories"
-
-    @override
-    def part(self, jobs: dict[str, Sequence[str]]) -> Part:
-        args = [a for name, paths in sorted(jobs.items()) for a in (name, str(len(paths)), *paths)]
-        return Part(self.key, "restic", tuple(args), timeout_s=120)
-
-    @override
-    def parse(self, reply: Reply) -> dict[str, ResticJob]:
-        return parse_jobs(reply.records())
+    reading = restic.JOBS

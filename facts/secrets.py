@@ -1,12 +1,11 @@
-"""Secrets as sops-nix installs them: owner, group, mode and whether each is non-empty."""
+"""Secret files' metadata, never their contents (the pyinfra face of :mod:`nixfleet.areas.secrets`)."""
 
 from __future__ import annotations
 
-from typing_extensions import override
-
 from facts.probed import ProbeFact
-from nixfleet.observed.secrets import SecretFile, parse_secret_files
-from nixfleet.probe import Part, Reply, Unknown
+from nixfleet.areas import secrets
+from nixfleet.areas.secrets import SecretFile
+from nixfleet.probe import Unknown
 
 
 class SecretFiles(ProbeFact[dict[str, SecretFile | Unknown]]):
@@ -23,13 +22,4 @@ class SecretFiles(ProbeFact[dict[str, SecretFile | Unknown]]):
         {"/run/secrets/restic-password": SecretFile(owner="root", group="root", mode="400", size=33)}
     """
 
-    key = "secrets"
-    what = "list the secrets"
-
-    @override
-    def part(self, directory: str = "/run/secrets", paths: list[str] | None = None) -> Part:
-        return Part(self.key, "secrets", (directory, *(paths or [])))
-
-    @override
-    def parse(self, reply: Reply) -> dict[str, SecretFile | Unknown]:
-        return parse_secret_files(reply.records())
+    reading = secrets.FILES

@@ -1,44 +1,23 @@
-"""systemd facts: failed units, timers, and the status of named units."""
+"""systemd facts: failed units, timers, and the status of named units (the pyinfra face of
+:mod:`nixfleet.areas.systemd`)."""
 
 from __future__ import annotations
 
-from typing_extensions import override
-
 from facts.probed import ProbeFact
-from nixfleet.observed.systemd import (
-    SHOW_PROPERTIES,
-    Timer,
-    UnitStatus,
-    parse_failed_units,
-    parse_show,
-    parse_timers,
-)
-from nixfleet.probe import Part, Reply, decode
-
-
-def _lines(reply: Reply) -> list[str]:
-    return decode(reply.out).splitlines()
+from nixfleet.areas import systemd
+from nixfleet.areas.systemd import Timer, UnitStatus
 
 
 class SystemdFailedUnits(ProbeFact[tuple[str, ...]]):
     """
-    Returns the names of the units in the ``failed`` state.
+    Returns the names of the units that failed, or crashed and wait to be restarted.
 
     .. code:: python
 
         ("restic-backups-desktop.service",)
     """
 
-    key = "failed_units"
-    what = "list failed units"
-
-    @override
-    def part(self) -> Part:
-        return Part(self.key, "systemd", ("failed",))
-
-    @override
-    def parse(self, reply: Reply) -> tuple[str, ...]:
-        return tuple(parse_failed_units(_lines(reply)))
+    reading = systemd.FAILED_UNITS
 
 
 class SystemdTimers(ProbeFact[tuple[Timer, ...]]):
@@ -51,16 +30,7 @@ class SystemdTimers(ProbeFact[tuple[Timer, ...]]):
                next_us=1795638100000000, last_us=1795638090945179),)
     """
 
-    key = "timers"
-    what = "list systemd timers"
-
-    @override
-    def part(self) -> Part:
-        return Part(self.key, "systemd", ("timers",))
-
-    @override
-    def parse(self, reply: Reply) -> tuple[Timer, ...]:
-        return tuple(parse_timers(_lines(reply)))
+    reading = systemd.TIMERS
 
 
 class SystemdUnits(ProbeFact[dict[str, UnitStatus]]):
@@ -75,13 +45,4 @@ class SystemdUnits(ProbeFact[dict[str, UnitStatus]]):
         {"syncthing.service": UnitStatus(id="syncthing.service", active_state="active", …)}
     """
 
-    key = "units"
-    what = "read the status of systemd units"
-
-    @override
-    def part(self, units: list[str]) -> Part:
-        return Part(self.key, "systemd", ("show", ",".join(SHOW_PROPERTIES), *units))
-
-    @override
-    def parse(self, reply: Reply) -> dict[str, UnitStatus]:
-        return parse_show(_lines(reply))
+    reading = systemd.UNITS

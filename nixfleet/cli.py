@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from nixfleet import fleet_inventory, offline, outcome, private, process, remote
+from nixfleet import flake, fleet_inventory, offline, outcome, private, process, remote
 from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import manager
@@ -109,7 +109,8 @@ def plan(inventory: str, limit: tuple[str, ...], as_json: bool) -> None:
     try:
         hosts = fleet_inventory.load(inventory, limit)
         batch = [str(d.get("flake_attr") or n) for n, d in hosts]
-        plans = process.parallel(lambda h: planning.plan_host(h[0], h[1], batch), hosts)
+        run = flake.FlakeRun()
+        plans = process.parallel(lambda h: planning.plan_host(h[0], h[1], batch, run), hosts)
     except NixfleetError as exc:
         _fail(exc)
     if as_json:

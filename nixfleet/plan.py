@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from nixfleet import flake, nix, probe, process, reach
+from nixfleet.areas.nixos import SYSTEM
 from nixfleet.errors import NixfleetError
 from nixfleet.models import SystemState
-from nixfleet.observed.nixos import system_of, system_part
 from nixfleet.probe import Part, Unknown
 from nixfleet.settings import HostSettings
 
-PROBE = probe.command([system_part(), Part("plan", "plan", timeout_s=60)])
+PROBE = probe.command([SYSTEM.part(), Part("plan", "plan", timeout_s=60)])
 UNITS = "etc/systemd/system"
 _VERSIONED = re.compile(r"^(?P<name>.+?)-(?P<version>\d[^-]*(?:-.*)?)$")
 
@@ -106,11 +106,11 @@ def _local_units(toplevel: Path) -> tuple[dict[str, str], set[str], set[str]]:
     return units, wanted, no_restart
 
 
-def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
-    """Plan one host (safe to run for every host at once, in greenlets)."""
+def plan_host(name: str, data: dict[str, Any], batch: list[str], run: flake.FlakeRun) -> HostPlan:
+    """Plan one host (safe to run for every host at once, in greenlets, sharing ``run``)."""
     settings = HostSettings.from_data(name, data)
     try:
-        desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
+        desired = run.evaluate(settings.flake.path, settings.flake.attr, batch)
     except NixfleetError as error:
         return HostPlan(name, "eval-error", str(error))
     read = process.run([*settings.ssh.fresh_argv(connect_timeout=3), PROBE], timeout=90)
@@ -118,7 +118,7 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str]) -> HostPlan:
         status, why = reach.classify(read.stderr)
         return HostPlan(name, status.value, why, desired=desired.toplevel)
     replies = probe.parse(read.stdout.splitlines())
-    system = system_of(replies.get("system") or probe.missing("system"))
+    system = SYSTEM.value(replies.get(SYSTEM.key) or probe.missing(SYSTEM.key))
     found = replies.get("plan") or probe.missing("plan")
     if isinstance(system, Unknown) or found.failure:
         unread = (

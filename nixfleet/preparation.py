@@ -10,7 +10,7 @@ from pyinfra import logger
 from pyinfra.api.host import Host
 from pyinfra.api.state import State
 
-from nixfleet import flake, run
+from nixfleet import run
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Desired
 from nixfleet.report import Recorder
@@ -41,6 +41,7 @@ class Prepared:
 def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
     """Validate the host's data, evaluate the flake (once for all selected hosts) and hook the
     run report into pyinfra. Bad data raises a one-line error before any host is touched."""
+    ctx = run.run_context(state)
     recorder = run.attach(state, host)
     data: dict[str, Any] = host.data.dict()  # type: ignore[no-untyped-call]
     settings = HostSettings.from_data(host.name, data)
@@ -51,16 +52,16 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
     batch = [attr for attr, _elsewhere in same_flake]
     planning = run.is_dry_run()
     if deploying and not settings.allow_dirty and not planning:
-        flake.refuse_dirty(settings.flake.path)
+        ctx.flake.refuse_dirty(settings.flake.path)
     try:
-        desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
+        desired = ctx.flake.evaluate(settings.flake.path, settings.flake.attr, batch)
     except NixfleetError as error:
         if deploying and not planning:
             raise  # nothing is touched anywhere when one host's configuration does not evaluate
         host.log_styled(f"eval-error: {error}", fg="red", log_func=logger.error)
         return Prepared(settings, recorder, None, str(error), None)
     if deploying and not planning:
-        flake.prebuild(settings.flake.path, [a for a, elsewhere in same_flake if not elsewhere])
-    revision = flake.revision(settings.flake.path)
+        ctx.flake.prebuild(settings.flake.path, [a for a, elsewhere in same_flake if not elsewhere])
+    revision = ctx.flake.revision(settings.flake.path)
     run.describe(recorder, settings.flake.path, settings.action.value, revision)
     return Prepared(settings, recorder, desired, None, revision)

@@ -13,11 +13,9 @@ import json
 import shlex
 from typing import Any
 
-from nixfleet.observed.nixos import PROFILE
+from nixfleet.areas.nixos import HOLDER_FILE, LOCK_UNIT, PROFILE
 
-LOCK_UNIT = "nixfleet-deploy-lock"
 LOCK_FILE = "/run/nixfleet/deploy.lock"
-HOLDER_FILE = "/run/nixfleet/deploy-lock.json"
 WATCHDOG_UNIT = "nixfleet-watchdog"
 JOURNAL = "/var/lib/nixfleet/deployments.jsonl"
 LOCK_BUSY = 75  # EX_TEMPFAIL

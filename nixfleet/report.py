@@ -209,14 +209,3 @@ class Recorder:
             self.report.hosts[name] = outcome
         path = write(self.report)
         print(f"\n{summary(self.report)}\nreport: {path}", file=sys.stderr)
-
-
-_recorder: Recorder | None = None
-
-
-def recorder() -> Recorder:
-    """The run's recorder, shared by every host's greenlet."""
-    global _recorder
-    if _recorder is None:
-        _recorder = Recorder()
-    return _recorder

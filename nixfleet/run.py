@@ -1,16 +1,43 @@
-"""The pyinfra side of a nixfleet run: hooks the run report into pyinfra's state."""
+"""The run context: everything one nixfleet run shares between its hosts, hung on pyinfra's
+``state`` (``state.nixfleet``). Nothing of a run lives in module globals.
+
+Deploy files run once per host, in parallel greenlets; the first to ask makes the context, and
+the others find it on the state they share.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sys
+from dataclasses import dataclass, field
+from typing import Any
 
+import gevent
 from pyinfra.api.host import Host
 from pyinfra.api.state import BaseStateCallback, State
 
+from nixfleet.area import Observed
 from nixfleet.errors import NixfleetError
-from nixfleet.report import Recorder, recorder
+from nixfleet.flake import FlakeRun
+from nixfleet.report import Recorder
 from nixfleet.ssh import SshTarget
+
+
+@dataclass
+class RunContext:
+    """One run's shared state."""
+
+    recorder: Recorder = field(default_factory=Recorder)
+    flake: FlakeRun = field(default_factory=FlakeRun)
+    # Hosts in the middle of a safe switch, so that Ctrl-C or SIGTERM can roll each one back.
+    active: dict[str, gevent.Greenlet] = field(default_factory=dict)
+    # What a safe switch read at its end (after the new generation became the boot default),
+    # kept for this run's verify operation so that it does not read the same facts again.
+    after_switch: dict[str, Observed] = field(default_factory=dict)
+    # The selected hosts grouped by flake: each one's attribute and whether it builds elsewhere.
+    by_flake: dict[str, list[tuple[str, bool]]] | None = None
+    interrupt_handlers: bool = False
+    attached: bool = False
 
 
 class _ReportCallbacks(BaseStateCallback):
@@ -18,21 +45,30 @@ class _ReportCallbacks(BaseStateCallback):
 
     @staticmethod
     def operation_host_start(state: State, host: Host, op_hash: str) -> None:
-        rec = recorder()
+        rec = run_context(state).recorder
         rec.executing = True
         rec.host_started(host.name)
 
 
-_attached: set[int] = set()
+def run_context(state: State) -> RunContext:
+    """The run's context, made by the first host that asks."""
+    found: Any = getattr(state, "nixfleet", None)
+    if isinstance(found, RunContext):
+        return found
+    ctx = RunContext()
+    state.nixfleet = ctx  # type: ignore[attr-defined]
+    return ctx
 
 
 def attach(state: State, host: Host) -> Recorder:
-    """Called by deploy files for each host they prepare; returns the shared recorder."""
-    rec = recorder()
-    if id(state) not in _attached:
-        _attached.add(id(state))
+    """Called by deploy files for each host they prepare: hooks the run report into pyinfra's
+    events (once per run) and returns the run's recorder."""
+    ctx = run_context(state)
+    rec = ctx.recorder
+    if not ctx.attached:
+        ctx.attached = True
         state.add_callback_handler(_ReportCallbacks())  # type: ignore[no-untyped-call]
-        rec.selected = {h.name for h in state.inventory if state.is_host_in_limit(h)}
+        rec.selected = {h.name for h in selected_hosts(state)}
         for h in selected_hosts(state):
             with contextlib.suppress(NixfleetError):  # its own deploy file reports bad data
                 rec.ssh_targets[h.name] = SshTarget.from_data(h.name, h.data.dict())  # type: ignore[no-untyped-call]
@@ -56,18 +92,16 @@ def selected_hosts(state: State) -> list[Host]:
     return [h for h in state.inventory if state.is_host_in_limit(h)]
 
 
-_by_flake: dict[int, dict[str, list[tuple[str, bool]]]] = {}
-
-
 def hosts_by_flake(state: State) -> dict[str, list[tuple[str, bool]]]:
     """The selected hosts grouped by their ``flake``: each one's flake attribute and whether it
     builds elsewhere (``build_host``). Worked out once per run, not once per host."""
-    if id(state) not in _by_flake:
+    ctx = run_context(state)
+    if ctx.by_flake is None:
         groups: dict[str, list[tuple[str, bool]]] = {}
         for h in selected_hosts(state):
             attr = str(h.data.get("flake_attr") or h.name)
             groups.setdefault(str(h.data.get("flake")), []).append(
                 (attr, bool(h.data.get("build_host")))
             )
-        _by_flake[id(state)] = groups
-    return _by_flake[id(state)]
+        ctx.by_flake = groups
+    return ctx.by_flake

@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from nixfleet import schedule
-from nixfleet.checks.context import DEPLOY_HINT
+from nixfleet.area import DEPLOY_HINT
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Action, FlakeRef
 from nixfleet.nix import local_flake
 from nixfleet.ssh import SshTarget
-from nixfleet.verification import CHECK_IDS
+from nixfleet.verification import check_ids
 
 
 @dataclass(frozen=True)
@@ -99,9 +99,10 @@ class HostSettings:
         if not _ATTR.match(attr):
             v.fail("flake_attr", attr, "a nixosConfigurations name (letters, digits, - _ .)")
         gates = v.strings("gates")
-        unknown = [g for g in gates if g not in CHECK_IDS]
+        ids = check_ids()
+        unknown = [g for g in gates if g not in ids]
         if unknown:
-            v.fail("gates", unknown[0], f"check ids, such as {', '.join(CHECK_IDS[:3])}, …")
+            v.fail("gates", unknown[0], f"check ids, such as {', '.join(ids[:3])}, …")
         max_age = data.get("backup_max_age") or {}
         if not isinstance(max_age, Mapping):
             v.fail(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shlex
 from collections.abc import Generator, Mapping
-from typing import Any
 
 from pyinfra import logger
 from pyinfra.api.command import FileUploadCommand, FunctionCommand, PyinfraCommand, StringCommand
@@ -13,22 +13,22 @@ from pyinfra.api.exceptions import OperationError
 from pyinfra.api.host import Host
 from pyinfra.api.operation import operation
 from pyinfra.api.state import State
-from pyinfra.context import host
+from pyinfra.context import host, state
 
 from facts.nixos import DeployLock, FlakeCheckout, NixosSystem
-from nixfleet import flake, process
+from nixfleet import process
+from nixfleet.areas.nixos import record_revision
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
-from nixfleet.observed.nixos import record_revision
 from nixfleet.probe import Unknown
 from nixfleet.remote import lock_message
-from nixfleet.report import recorder
-from operations.switch import safe_switch
+from nixfleet.run import run_context
+from operations.switch import SwitchPlan, safe_switch
 
 
 def _fail(state: State, host: Host, message: str) -> bool:
     """Fail only this host, with a one-line message (an exception would stop every host)."""
     host.log_styled(f"error: {message}", fg="red", log_func=logger.error)
-    recorder().record(host.name, HostOutcome(HostStatus.FAILED, error=message))
+    run_context(state).recorder.record(host.name, HostOutcome(HostStatus.FAILED, error=message))
     return False
 
 
@@ -65,8 +65,8 @@ def push_flake(
     if isinstance(checkout, Unknown):
         yield FunctionCommand(_fail, (f"{checkout}; nothing was changed",), {})
         return
-    state = checkout.get("state")
-    if state == "git" and checkout.get("revision") == revision and checkout.get("dirty") == "no":
+    kind = checkout.get("state")
+    if kind == "git" and checkout.get("revision") == revision and checkout.get("dirty") == "no":
         host.noop(f"{path} is at {revision[:12]}")
         return
     problems = {
@@ -76,8 +76,8 @@ def push_flake(
         f"the flake, then remove {path}",
         None: f"could not read {path}",
     }
-    if state in problems:
-        yield FunctionCommand(_fail, (problems[state],), {})
+    if kind in problems:
+        yield FunctionCommand(_fail, (problems[kind],), {})
         return
     if checkout.get("dirty") == "yes":
         yield FunctionCommand(
@@ -110,13 +110,13 @@ def _rebuild_step(
     toplevel: str,
     revision: str,
     before: str | None,
-    safety: dict[str, Any] | None = None,
+    plan: SwitchPlan | None = None,
 ) -> bool:
     """Run nixos-rebuild on the controller for this host, then read back what the host runs.
-    ``switch`` with ``safety`` runs the safe switch (operations/switch.py)."""
-    if safety is not None and action == "switch":
-        return safe_switch(state, host, env, toplevel, revision, before, safety)
-    flake.await_prebuilds()
+    ``switch`` with a ``plan`` runs the safe switch (operations/switch.py)."""
+    if plan is not None and action == "switch":
+        return safe_switch(state, host, env, toplevel, revision, before, plan)
+    run_context(state).flake.await_prebuilds()
     if state.print_input:
         logger.info(f"{host.print_prefix}(controller) >>> {shlex.join(argv)}")
     result = process.run(argv, env=env)
@@ -128,7 +128,9 @@ def _rebuild_step(
     if isinstance(read, Unknown):
         message = f"nixos-rebuild {action} exited {result.returncode}; afterwards, {read}"
         host.log_styled(f"error: {message}", fg="red", log_func=logger.error)
-        recorder().record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message))
+        run_context(state).recorder.record(
+            host.name, HostOutcome(HostStatus.FAILED, before=before, error=message)
+        )
         return False
     after = SystemState.coerce(read)
     # What the host shows afterwards: it runs (switch, test) and boots (switch, boot) toplevel.
@@ -139,7 +141,7 @@ def _rebuild_step(
     )  # fmt: skip
     if result.ok and all(p == toplevel for p in landed):
         _record_revision(state, host, toplevel, revision)
-        recorder().record(host.name, outcome)
+        run_context(state).recorder.record(host.name, outcome)
         return True
     outcome.status = HostStatus.FAILED
     outcome.error = (
@@ -149,7 +151,7 @@ def _rebuild_step(
         f"{after.profile}, not {toplevel}"
     )
     host.log_styled(f"error: {outcome.error}", fg="red", log_func=logger.error)
-    recorder().record(host.name, outcome)
+    run_context(state).recorder.record(host.name, outcome)
     return False
 
 
@@ -159,12 +161,12 @@ def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> 
 
 def rebuild_command(
     argv: list[str], env: Mapping[str, str], action: Action, toplevel: str, revision: str,
-    before: str | None, safety: dict[str, Any] | None = None,
+    before: str | None, plan: SwitchPlan | None = None,
 ) -> PyinfraCommand:  # fmt: skip
     return FunctionCommand(
         _rebuild_step,
         (argv, dict(env), action.value, toplevel, revision, before),
-        {"safety": safety} if safety is not None else {},
+        {"plan": plan} if plan is not None else {},
     )
 
 
@@ -176,7 +178,7 @@ def rebuild(
     action: str = "switch",
     env: Mapping[str, str] | None = None,
     error: str | None = None,
-    safety: dict[str, Any] | None = None,
+    safe: SwitchPlan | None = None,
 ) -> Generator[PyinfraCommand, None, None]:
     """
     Make the host run ``toplevel`` by running ``nixos-rebuild`` on the controller, unless it
@@ -189,9 +191,9 @@ def rebuild(
     + action: ``switch``, ``boot`` or ``test``
     + env: extra environment for nixos-rebuild, such as ``NIX_SSHOPTS``
     + error: why this host cannot be rebuilt (e.g. its configuration does not evaluate); fails it
-    + safety: for ``switch``, run the safe switch (operations/switch.py): ``test_argv``,
-      ``ssh_argv`` (a fresh connection for the gate), ``watchdog_s``,
-      ``gate_timeout_s``, ``gates`` (extra check ids) and ``declared``
+    + safe: for ``switch``, run the safe switch (operations/switch.py) with this plan: the
+      host's settings (watchdog_s, gate_timeout_s, gate_settle_s, gates, reboot), its
+      declarations, the ``nixos-rebuild test`` command and what to run before the watchdog
 
     **Example:**
 
@@ -213,7 +215,7 @@ def rebuild(
     if isinstance(lock, Unknown):
         yield FunctionCommand(_fail, (f"{lock}; nothing was changed",), {})
         return
-    if lock.get("run") and lock.get("run") != recorder().report.id:
+    if lock.get("run") and lock.get("run") != run_context(state).recorder.report.id:
         yield FunctionCommand(
             _fail, (lock_message(lock),), {}
         )  # even if it already runs `toplevel`
@@ -226,12 +228,11 @@ def rebuild(
     running = system.current if act.activates else system.profile
     if running == toplevel:
         host.noop(f"already runs {toplevel}")
-        recorder().record(
+        run_context(state).recorder.record(
             host.name,
             HostOutcome(HostStatus.UNCHANGED, before=system.current, after=system.current,
                         generation=system.generation, revision=system.revision),
         )  # fmt: skip
         return
-    if safety is not None:
-        safety = {**safety, "boot_default": system.profile}
-    yield rebuild_command(argv, env or {}, act, toplevel, revision, system.current, safety)
+    plan = dataclasses.replace(safe, boot_default=system.profile) if safe is not None else None
+    yield rebuild_command(argv, env or {}, act, toplevel, revision, system.current, plan)

@@ -8,6 +8,10 @@ on the host: set the system profile, ``switch-to-configuration boot``); 5. on a 
 back at once; 6. if SSH never comes back, let the watchdog restore the old generation, reconnect
 and confirm; 7. append to the host's journal, release the lock and read the result, in one round
 trip. The host always ends on its old or new generation; the outcome says which, and why.
+
+The steps hold their resources in an ExitStack: the shared SSH connection, and the deploy lock
+(whose release also journals the run and reads what the host runs and boots). Cleanup runs
+whatever happened, and an error in it is logged, never put in place of the original one.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -34,18 +38,18 @@ from pyinfra.api.command import StringCommand
 from pyinfra.api.host import Host
 from pyinfra.api.state import State
 
-from facts.datalayer import DataLayer
 from facts.nixos import NixosSystem
 from facts.systemd import SystemdFailedUnits
-from nixfleet import flake, probe, process, remote
-from nixfleet.checks.context import Context
-from nixfleet.declared import Declared
+from nixfleet import areas, probe, process, remote, ssh
+from nixfleet.area import Context, Declared
+from nixfleet.areas.nixos import SYSTEM, record_revision
+from nixfleet.errors import NixfleetError
 from nixfleet.models import HostOutcome, HostStatus, SystemState
-from nixfleet.observed.nixos import record_revision
-from nixfleet.observed.sections import split_keyed
 from nixfleet.probe import Unknown
-from nixfleet.report import recorder
-from operations.verify import GateResult, data_layer_script, gate, remember
+from nixfleet.run import RunContext, run_context
+from nixfleet.sections import split_keyed
+from nixfleet.settings import HostSettings
+from operations.verify import GateResult, data_layer_script, gate
 
 EXIT_MEANING = {
     1: "error",
@@ -54,6 +58,18 @@ EXIT_MEANING = {
     4: "units failed to start",
     255: "ssh failed",
 }
+
+
+@dataclass(frozen=True)
+class SwitchPlan:
+    """What the safe switch runs for one host, besides its settings: the ``nixos-rebuild test``
+    command line, and the steps before the watchdog is armed (build there, copy the closure)."""
+
+    settings: HostSettings
+    declared: Mapping[str, Any]  # the host's declarations (declared.nix's JSON)
+    test_argv: Sequence[str]
+    prepare: Sequence[tuple[str, Sequence[str]]] = ()  # (step name, argv)
+    boot_default: str | None = None  # what the host boots now (set by nixos.rebuild)
 
 
 @dataclass
@@ -66,11 +82,11 @@ class Switch:
     toplevel: str
     revision: str
     before: str | None
-    safety: dict[str, Any]
+    plan: SwitchPlan
     failed_before: tuple[str, ...] = ()
+    workdir: str | None = None  # private to this host's switch (its ssh control socket's)
     phases: dict[str, float] = field(default_factory=dict)
     reading: gevent.Greenlet | None = None  # the data layer, read while the gate and persist run
-    reading_keys: list[str] = field(default_factory=list)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -93,14 +109,18 @@ class Switch:
             return False, str(exc)
         return ok, output.stdout
 
-    def rebuild(self, action: str) -> process.Result:
-        return self.run(self.safety[f"{action}_argv"])
+    @property
+    def settings(self) -> HostSettings:
+        return self.plan.settings
 
-    def run(self, argv: list[str], cwd: str | None = None) -> process.Result:
+    def run(self, argv: Sequence[str], cwd: str | None = None) -> process.Result:
         """Run a command on the controller for this host (nixos-rebuild, nix-copy-closure)."""
         if self.state.print_input:
             logger.info(f"{self.host.print_prefix}(controller) >>> {shlex.join(argv)}")
-        result = process.run(argv, env=self.env, cwd=cwd)
+        try:
+            result = process.run(argv, env=self.env, cwd=cwd)
+        except NixfleetError as exc:  # the program is missing: this host fails, with why
+            return process.Result(tuple(argv), 127, "", str(exc))
         if self.state.print_output or not result.ok:
             for line in (result.stderr + result.stdout).splitlines():
                 logger.info(f"{self.host.print_prefix}(controller) {line}")
@@ -113,28 +133,23 @@ class Switch:
         ctx = Context(host=self.host.name, now=datetime.now(timezone.utc), toplevel=self.toplevel,
                       flake_checkout=None, expect_boot_default=False,
                       failed_before=frozenset(self.failed_before), gating=True)  # fmt: skip
-        declared = Declared.from_json(self.safety.get("declared") or {})
-        gates = self.safety.get("gates") or []
-        return gate(self.safety["ssh_argv"], declared, ctx, gates, timeout_s, settle_s)
+        declared = Declared.from_json(self.plan.declared)
+        argv = self.settings.ssh.fresh_argv()
+        return gate(argv, declared, ctx, self.settings.gates, timeout_s, settle_s)
 
 
-# Hosts in the middle of a safe switch, so that Ctrl-C or SIGTERM can roll each one back.
-ACTIVE: dict[str, gevent.Greenlet] = {}
-
-
-def _interrupted(signum: int) -> None:
+def _interrupted(run: RunContext, signum: int) -> None:
     """On SIGINT/SIGTERM: stop every switch in flight (each rolls back and releases its lock in
     its own greenlet), write the report, and exit 130 or 143."""
     name = signal.Signals(signum).name
-    logger.error(f"--> {name}: rolling back {len(ACTIVE)} host(s) in the middle of a switch")
-    rec = recorder()
-    rec.interrupted = name
-    greenlets = list(ACTIVE.values())
+    logger.error(f"--> {name}: rolling back {len(run.active)} host(s) in the middle of a switch")
+    run.recorder.interrupted = name
+    greenlets = list(run.active.values())
     for g in greenlets:
         g.kill(Interrupted(name), block=False)
-    flake.cancel_prebuilds()
+    run.flake.cancel_prebuilds()
     gevent.joinall(greenlets, timeout=120)
-    rec.finish()
+    run.recorder.finish()
     os._exit(128 + signum)
 
 
@@ -142,137 +157,203 @@ class Interrupted(Exception):
     """Raised inside a host's switch when the deployer is asked to stop."""
 
 
-_handlers_installed = False
-
-
-def install_interrupt_handlers() -> None:
-    """Replace pyinfra's Ctrl-C handling (which exits 0 at once) for this deploy. Idempotent."""
-    global _handlers_installed
-    if not _handlers_installed:
+def install_interrupt_handlers(run: RunContext) -> None:
+    """Replace pyinfra's Ctrl-C handling (which exits 0 at once) for this run. Idempotent."""
+    if not run.interrupt_handlers:
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda s, _frame: gevent.spawn(_interrupted, s))
-        _handlers_installed = True
+            signal.signal(signum, lambda sig, _frame: gevent.spawn(_interrupted, run, sig))
+        run.interrupt_handlers = True
 
 
 def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str, revision: str,
-                before: str | None, safety: dict[str, Any]) -> bool:  # fmt: skip
+                before: str | None, plan: SwitchPlan) -> bool:  # fmt: skip
     """The body of ``nixos.rebuild`` for ``switch``; records the outcome, returns success."""
-    install_interrupt_handlers()
-    if not safety.get("control_dir"):
-        return _safe_switch(state, host, env, toplevel, revision, before, safety)
-    # One shared ssh connection for the copy and every step of nixos-rebuild, closed at the end.
-    os.makedirs(safety["control_dir"], mode=0o700, exist_ok=True)
-    try:
-        env = {**env, "NIX_SSHOPTS": safety["nix_sshopts"]}
-        return _safe_switch(state, host, env, toplevel, revision, before, safety)
-    finally:
-        process.run(safety["close_master_argv"], timeout=10)
-        shutil.rmtree(safety["control_dir"], ignore_errors=True)
-
-
-def _safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str, revision: str,
-                 before: str | None, safety: dict[str, Any]) -> bool:  # fmt: skip
-    sw = Switch(state, host, env, toplevel, revision, before, safety)
-    rec = recorder()
-    started = datetime.now(timezone.utc)
-    holder = {"run": rec.report.id, "who": f"{getpass.getuser()}@{socket.gethostname()}",
-              "since": started.isoformat(timespec="seconds"), "revision": revision, "pid": os.getpid()}  # fmt: skip
-    boot_default = safety.get("boot_default")
-    watchdog_s = int(safety.get("watchdog_s", 60))
-    # Build and copy first: the watchdog, armed next, must only have to cover the activation.
-    with sw.phase("build"):
-        flake.await_prebuilds()
-    for step, argv in safety.get("prepare", []):
-        with sw.phase(step):
-            done = sw.run(argv, cwd=safety.get("control_dir"))
-        if not done.ok:
-            message = f"could not {step} the new generation: {done.last_error_line()}"
-            sw.log(f"error: {message}", error=True)
-            rec.record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message,
-                                              details={"phases": sw.phases}))  # fmt: skip
+    run = run_context(state)
+    install_interrupt_handlers(run)
+    sw = Switch(state, host, env, toplevel, revision, before, plan)
+    with ExitStack() as stack:
+        env = stack.enter_context(_control_master(sw, run.recorder.report.id))
+        sw.env = env
+        if not _prepare(sw):
             return False
+        holder = {"run": run.recorder.report.id, "who": f"{getpass.getuser()}@{socket.gethostname()}",
+                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "revision": revision, "pid": os.getpid()}  # fmt: skip
+        begun = _begin(sw, holder)
+        if begun is None:
+            return False
+        verdict = stack.enter_context(_held_lock(sw, holder))
+        stack.enter_context(_active(run, host.name))
+        try:
+            verdict.status, verdict.reason = _armed(sw, begun)
+        except Interrupted as stop:
+            # nixos-rebuild was killed with this greenlet; put the boot default back.
+            verdict.status, verdict.reason = _roll_back(
+                sw, plan.boot_default, f"interrupted by {stop}"
+            )
+    return verdict.status is HostStatus.SWITCHED
+
+
+@contextmanager
+def _control_master(sw: Switch, run_id: str) -> Iterator[Mapping[str, str]]:
+    """One shared SSH connection for the copy and every step of nixos-rebuild (its
+    ``NIX_SSHOPTS``), closed at the end."""
+    ssh_settings = sw.settings.ssh
+    mux = ssh.control_dir(run_id, sw.host.name)
+    os.makedirs(mux, mode=0o700, exist_ok=True)
+    sw.workdir = mux
+    try:
+        yield {**sw.env, "NIX_SSHOPTS": ssh_settings.nix_sshopts(f"{mux}/%C")}
+    finally:
+        _cleanup(sw, "close the SSH connection",
+                 lambda: process.run(ssh_settings.close_master_argv(f"{mux}/%C"), timeout=10))  # fmt: skip
+        shutil.rmtree(mux, ignore_errors=True)
+
+
+def _cleanup(sw: Switch, what: str, step: Any) -> Any:
+    """Run a cleanup step; an error in it is logged, never raised over the original one."""
+    try:
+        return step()
+    except Exception as exc:  # cleanup must not hide what happened before it
+        sw.log(f"error: could not {what}: {type(exc).__name__}: {exc}", error=True)
+        return None
+
+
+@contextmanager
+def _active(run: RunContext, name: str) -> Iterator[None]:
+    """The host is mid-switch: Ctrl-C rolls it back."""
+    run.active[name] = gevent.getcurrent()
+    try:
+        yield
+    finally:
+        run.active.pop(name, None)
+
+
+def _fail(sw: Switch, message: str) -> bool:
+    """Record a failure before anything on the host changed."""
+    sw.log(f"error: {message}", error=True)
+    outcome = HostOutcome(HostStatus.FAILED, before=sw.before, error=message,
+                          details={"phases": sw.phases})  # fmt: skip
+    run_context(sw.state).recorder.record(sw.host.name, outcome)
+    return False
+
+
+def _prepare(sw: Switch) -> bool:
+    """Build and copy first: the watchdog, armed next, must only have to cover the activation."""
+    with sw.phase("build"):
+        run_context(sw.state).flake.await_prebuilds()
+    for step, argv in sw.plan.prepare:
+        with sw.phase(step):
+            done = sw.run(argv, cwd=sw.workdir)  # a private directory: no ./result left behind
+        if not done.ok:
+            return _fail(sw, f"could not {step} the new generation: {done.last_error_line()}")
+    return True
+
+
+def _begin(sw: Switch, holder: dict[str, Any]) -> dict[str, list[str]] | None:
+    """Take the lock, check the closure is on the host, arm the watchdog and list the units
+    that had already failed, in one round trip. None (the failure recorded) if any of it did
+    not happen; then nothing on the host changed, and no watchdog is armed."""
+    s = sw.settings
+    # The lock's lease outlives every step of a live switch (the watchdog, a gate that waits
+    # for it, the finish), so only a dead run's lock expires.
+    lease_s = 2 * s.watchdog_s + s.gate_timeout_s + s.gate_settle_s + 600
     with sw.phase("lock"):
-        # The lock's lease outlives every step of a live switch (the watchdog, a gate that
-        # waits for it, the finish), so only a dead run's lock expires.
-        lease_s = 2 * watchdog_s + int(safety.get("gate_timeout_s", 20)) + 600
-        ok, out = sw.remote(remote.begin_switch(holder, watchdog_s, previous=boot_default, lease_s=lease_s,
-                                                run_id=rec.report.id, toplevel=toplevel,
-                                                failed_units=str(SystemdFailedUnits().command())))  # fmt: skip
+        ok, out = sw.remote(remote.begin_switch(
+            holder, s.watchdog_s, previous=sw.plan.boot_default, lease_s=lease_s,
+            run_id=str(holder["run"]), toplevel=sw.toplevel,
+            failed_units=str(SystemdFailedUnits().command()),
+        ))  # fmt: skip
     begun = split_keyed(out.splitlines())
     if not ok or "LOCKED-BY-US" not in begun.get("lock", []):
-        message = _lock_message(out)
-        sw.log(f"error: {message}", error=True)
-        rec.record(host.name, HostOutcome(HostStatus.FAILED, before=before, error=message))
-        return False
-    status, reason = HostStatus.FAILED, "interrupted"
-    ACTIVE[host.name] = gevent.getcurrent()
+        _fail(sw, _lock_message(out))
+        return None
+    return begun
+
+
+@dataclass
+class Verdict:
+    """The switch's outcome so far, as the steps found it."""
+
+    status: HostStatus = HostStatus.FAILED
+    reason: str = "interrupted"
+
+
+@contextmanager
+def _held_lock(sw: Switch, holder: dict[str, Any]) -> Iterator[Verdict]:
+    """While the deploy lock is held. At the end, whatever happened: journal the run, release
+    the lock and read what the host runs and boots, in one round trip; then record the outcome
+    as the host shows it."""
+    verdict = Verdict()
     try:
-        if "ON-HOST" not in begun.get("closure", []):
-            status, reason = (
-                HostStatus.FAILED,
-                f"the new generation is not in the host's store after the build and copy; "
-                f"nothing was activated (check: nix-store --check-validity {toplevel})",
-            )
-            return False
-        if "ARMED" not in begun.get("watchdog", []):
-            status, reason = (
-                HostStatus.FAILED,
-                "could not arm the rollback watchdog (systemd-run failed)",
-            )
-            return False
-        failed = begun.get("failed_units", [])
-        listed = SystemdFailedUnits().process(failed)
-        if isinstance(listed, Unknown):  # the gate could not tell old failures from new ones
-            sw.remote(remote.disarm_watchdog())
-            status, reason = HostStatus.FAILED, f"before the switch: {listed}"
-            return False
-        sw.failed_before = listed
-        status, reason = _switch(sw)
-        return status is HostStatus.SWITCHED
-    except Interrupted as stop:
-        # The child process (nixos-rebuild) was killed with this greenlet; put the boot default back.
-        status, reason = _roll_back(sw, boot_default, f"interrupted by {stop}")
-        return False
-    finally:
-        ACTIVE.pop(host.name, None)
-        ended = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        journal = remote.append_journal({
-            "run": rec.report.id, "revision": revision, "toplevel": toplevel, "previous": before,
-            "deployer": holder["who"], "started": holder["since"], "ended": ended,
-            "result": status.value, "reason": reason or None,
-        })  # fmt: skip
-        # One round trip: journal, release the lock, read what the host now runs.
-        system = probe.command([NixosSystem().part()])
-        with sw.phase("finish"):
-            _ok, lines = sw.remote(f"{journal}; {remote.release_lock(rec.report.id)}; {system}")
-        after = NixosSystem().process(lines.splitlines())
-        status, reason = observed_outcome(status, reason, after, toplevel, boot_default)
-        if sw.reading is not None and status is HostStatus.SWITCHED:
-            with sw.phase("read"):
-                read_ok, read = sw.reading.get()
-            if read_ok:  # this run's verify uses it, with the system as it is now
-                values = {**DataLayer().process(read.splitlines()), "system": after}
-                remember(host.name, values, sw.reading_keys)
-        elif sw.reading is not None:
-            sw.reading.kill()
-        known = after if isinstance(after, SystemState) else SystemState()
-        outcome = HostOutcome(status, before=before, after=known.current, generation=known.generation,
-                              revision=revision, error=reason or None)  # fmt: skip
-        outcome.details["reboot_needed"] = known.reboot_needed
-        outcome.details["phases"] = sw.phases
-        if status is HostStatus.SWITCHED and known.reboot_needed:
-            outcome.details["reboot"] = _reboot(sw, safety.get("reboot") or {})
-        if status is not HostStatus.SWITCHED:
-            sw.log(f"{status.value}: {reason}", error=True)
-        rec.record(host.name, outcome)
+        yield verdict
+    except BaseException as exc:
+        if not isinstance(exc, GeneratorExit):
+            verdict.status, verdict.reason = HostStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        _cleanup(sw, "finish the switch", lambda: _finish(sw, holder, verdict))
+        raise
+    _cleanup(sw, "finish the switch", lambda: _finish(sw, holder, verdict))
+
+
+def _finish(sw: Switch, holder: dict[str, Any], verdict: Verdict) -> None:
+    rec = run_context(sw.state).recorder
+    ended = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    journal = remote.append_journal({
+        "run": holder["run"], "revision": sw.revision, "toplevel": sw.toplevel,
+        "previous": sw.before, "deployer": holder["who"], "started": holder["since"],
+        "ended": ended, "result": verdict.status.value, "reason": verdict.reason or None,
+    })  # fmt: skip
+    system = probe.command([SYSTEM.part()])
+    with sw.phase("finish"):
+        _ok, lines = sw.remote(f"{journal}; {remote.release_lock(str(holder['run']))}; {system}")
+    after = NixosSystem().process(lines.splitlines())
+    status, reason = observed_outcome(verdict.status, verdict.reason, after, sw.toplevel,
+                                      sw.plan.boot_default)  # fmt: skip
+    if sw.reading is not None and status is HostStatus.SWITCHED:
+        with sw.phase("read"):
+            read_ok, read = sw.reading.get()
+        if read_ok:  # this run's verify uses it, with the system as it is now
+            observed = areas.observe(read.splitlines()).with_values(**{SYSTEM.key: after})
+            run_context(sw.state).after_switch[sw.host.name] = observed
+    elif sw.reading is not None:
+        sw.reading.kill()
+    known = after if isinstance(after, SystemState) else SystemState()
+    outcome = HostOutcome(status, before=sw.before, after=known.current, generation=known.generation,
+                          revision=sw.revision, error=reason or None)  # fmt: skip
+    outcome.details["reboot_needed"] = known.reboot_needed
+    outcome.details["phases"] = sw.phases
+    if status is HostStatus.SWITCHED and known.reboot_needed:
+        outcome.details["reboot"] = _reboot(sw, sw.settings.reboot)
+    if status is not HostStatus.SWITCHED:
+        sw.log(f"{status.value}: {reason}", error=True)
+    rec.record(sw.host.name, outcome)
+
+
+def _armed(sw: Switch, begun: dict[str, list[str]]) -> tuple[HostStatus, str]:
+    """With the lock held: check what the first round trip found, then switch."""
+    if "ON-HOST" not in begun.get("closure", []):
+        return (
+            HostStatus.FAILED,
+            "the new generation is not in the host's store after the build and copy; nothing "
+            f"was activated (check: nix-store --check-validity {sw.toplevel})",
+        )
+    if "ARMED" not in begun.get("watchdog", []):
+        return HostStatus.FAILED, "could not arm the rollback watchdog (systemd-run failed)"
+    listed = SystemdFailedUnits().process(begun.get("failed_units", []))
+    if isinstance(listed, Unknown):  # the gate could not tell old failures from new ones
+        sw.remote(remote.disarm_watchdog())
+        return HostStatus.FAILED, f"before the switch: {listed}"
+    sw.failed_before = listed
+    return _switch(sw)
 
 
 def _switch(sw: Switch) -> tuple[HostStatus, str]:
     """From an armed watchdog to a persisted generation, or back to the boot default."""
-    boot_default = sw.safety.get("boot_default")
-    watchdog_s = int(sw.safety.get("watchdog_s", 60))
+    boot_default = sw.plan.boot_default
+    settings = sw.settings
+    watchdog_s = settings.watchdog_s
     with sw.phase("test"):
-        test = sw.rebuild("test")
+        test = sw.run(sw.plan.test_argv)
     # Exit 4 also counts units that had failed before this switch; the gate tells them apart.
     if not test.ok and not (test.returncode == 4 and sw.failed_before):
         meaning = EXIT_MEANING.get(test.returncode, "error")
@@ -281,12 +362,9 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
         )
         return _roll_back(sw, boot_default, reason)
     with sw.phase("gate"):
-        result = sw.gate(float(sw.safety.get("gate_timeout_s", 20)),
-                         float(sw.safety.get("gate_settle_s", 10)))  # fmt: skip
+        result = sw.gate(settings.gate_timeout_s, settings.gate_settle_s)
     if not result.reachable:
-        reason = (
-            f"SSH did not come back within {sw.safety.get('gate_timeout_s', 20)} s of activation"
-        )
+        reason = f"SSH did not come back within {settings.gate_timeout_s} s of activation"
         if not boot_default:
             return HostStatus.FAILED, f"{reason}; no earlier generation to return to"
         return _await_watchdog(sw, boot_default, watchdog_s, reason)
@@ -311,8 +389,10 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
         )
     # This run's verify reads the data layer now that the generation is persisted, while the
     # last step (journal, release, what the host runs and boots) goes on beside it.
-    declared = Declared.from_json(sw.safety.get("declared") or {})
-    script, sw.reading_keys = data_layer_script(declared, sw.safety.get("flake_checkout"))
+    declared = Declared.from_json(sw.plan.declared)
+    ctx = Context(host=sw.host.name, now=datetime.now(timezone.utc),
+                  flake_checkout=settings.flake_checkout)  # fmt: skip
+    script = data_layer_script(declared, ctx)
     sw.reading = gevent.spawn(sw.remote, script)
     return HostStatus.SWITCHED, ""
 
@@ -367,7 +447,7 @@ def _roll_back(sw: Switch, boot_default: str | None, reason: str) -> tuple[HostS
     if current == boot_default:
         return HostStatus.ROLLED_BACK, reason
     if not ok:  # the connection may be gone: the watchdog is the last resort
-        return _await_watchdog(sw, boot_default, int(sw.safety.get("watchdog_s", 60)), reason)
+        return _await_watchdog(sw, boot_default, sw.settings.watchdog_s, reason)
     return HostStatus.FAILED, f"{reason}; the rollback left it on {current}"
 
 

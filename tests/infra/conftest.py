@@ -21,7 +21,8 @@ import pytest
 import testinfra
 
 from nixfleet import flake, fleet_inventory
-from nixfleet.declared import Declared
+from nixfleet.area import Declared
+from nixfleet.areas import nb, restic, syncthing
 from nixfleet.settings import HostSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,9 +49,10 @@ def _fleet(config: pytest.Config) -> list[FleetHost]:
         hosts = fleet_inventory.load(config.getoption("--inventory"), config.getoption("--limit"))
         cached = []
         batch = [str(d.get("flake_attr") or n) for n, d in hosts]
+        run = flake.FlakeRun()
         for name, data in hosts:
             settings = HostSettings.from_data(name, data)
-            desired = flake.evaluate(settings.flake.path, settings.flake.attr, batch)
+            desired = run.evaluate(settings.flake.path, settings.flake.attr, batch)
             cached.append(
                 FleetHost(name, data, Declared.from_json(desired.declared), desired.declared)
             )
@@ -62,8 +64,8 @@ def _remote_hosts(fleet: list[FleetHost], attribute: str) -> set[str]:
     """Hosts named as ``user@host:`` in the fleet's repositories or notebook remotes."""
     names = set()
     for h in fleet:
-        targets = ([j.repository or "" for j in h.declared.restic.values()] if attribute == "restic"
-                   else [n.remote or "" for n in h.declared.notebooks.values()])  # fmt: skip
+        targets = ([j.repository or "" for j in h.declared[restic.AREA].values()] if attribute == "restic"
+                   else [n.remote or "" for n in h.declared[nb.AREA].values()])  # fmt: skip
         for t in targets:
             if "@" in t and ":" in t.split("@", 1)[1]:
                 names.add(t.split("@", 1)[1].split(":", 1)[0])
@@ -72,8 +74,8 @@ def _remote_hosts(fleet: list[FleetHost], attribute: str) -> set[str]:
 
 ROLES = {
     "all": lambda h, fleet: True,
-    "syncthing": lambda h, fleet: h.declared.syncthing is not None,
-    "restic": lambda h, fleet: bool(h.declared.restic),
+    "syncthing": lambda h, fleet: h.declared[syncthing.AREA] is not None,
+    "restic": lambda h, fleet: bool(h.declared[restic.AREA]),
     "backup-target": lambda h, fleet: h.name in _remote_hosts(fleet, "restic"),
     "notebook-remote": lambda h, fleet: h.name in _remote_hosts(fleet, "notebooks"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nixfleet.areas import network, secrets
+
 ROLE = "all"
 
 
@@ -23,8 +25,8 @@ def test_no_unit_failed(host, fleet_host) -> None:
 
 
 def test_only_declared_ports_listen(host, fleet_host) -> None:
-    declared = {f"tcp:{p}" for p in fleet_host.declared.tcp_ports} | {
-        f"udp:{p}" for p in fleet_host.declared.udp_ports
+    declared = {f"tcp:{p}" for p in fleet_host.declared[network.AREA].tcp} | {
+        f"udp:{p}" for p in fleet_host.declared[network.AREA].udp
     }
     undeclared = []
     for url in host.socket.get_listening_sockets():
@@ -40,7 +42,7 @@ def test_only_declared_ports_listen(host, fleet_host) -> None:
 
 def test_secrets_have_their_declared_owner_and_mode(host, fleet_host) -> None:
     wrong = []
-    for secret in fleet_host.declared.secrets.values():
+    for secret in fleet_host.declared[secrets.AREA].values():
         f = host.file(secret.path)
         if not f.exists or f.size == 0:
             wrong.append(f"{secret.path} is missing or empty")

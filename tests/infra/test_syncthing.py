@@ -3,11 +3,13 @@ listens on loopback only."""
 
 from __future__ import annotations
 
+from nixfleet.areas import syncthing
+
 ROLE = "syncthing"
 
 
 def test_runs_as_its_own_user(host, fleet_host) -> None:
-    user = fleet_host.declared.syncthing.user
+    user = fleet_host.declared[syncthing.AREA].user
     procs = host.process.filter(comm="syncthing")
     assert procs, f"{fleet_host.name}: Syncthing is not running"
     assert {p.user for p in procs} == {user}, (
@@ -26,7 +28,7 @@ def test_listens_for_peers_on_22000(host, fleet_host) -> None:
 
 
 def test_gui_and_rest_api_on_loopback_only(host, fleet_host) -> None:
-    port = fleet_host.declared.syncthing.gui_address.rsplit(":", 1)[-1]
+    port = fleet_host.declared[syncthing.AREA].gui_address.rsplit(":", 1)[-1]
     sockets = [s for s in host.socket.get_listening_sockets() if s.endswith(f":{port}")]
     assert sockets, f"{fleet_host.name}: the Syncthing GUI/REST API is not listening on {port}"
     exposed = [s for s in sockets if "127.0.0.1" not in s and "::1" not in s]

@@ -17,12 +17,12 @@ from facts.restic import ResticJobs
 from facts.secrets import SecretFiles
 from facts.syncthing import SyncthingStatus
 from facts.systemd import SystemdFailedUnits, SystemdTimers, SystemdUnits
+from nixfleet.area import Context, Declared, Observed
+from nixfleet.areas.network import Listener
+from nixfleet.areas.nixos import CHECKOUT, SYSTEM
+from nixfleet.areas.systemd import UnitStatus
 from nixfleet.checks import Severity
-from nixfleet.checks.context import Context, Observed
-from nixfleet.declared import Declared
-from nixfleet.observed.network import Listener
-from nixfleet.observed.systemd import UnitStatus
-from nixfleet.verification import CHECK_IDS, CHECKS, HostVerification, verify
+from nixfleet.verification import HostVerification, check_ids, verify
 from tests.unit.framing import DATA, lines, tool
 
 CAPTURED = datetime(2026, 11, 25, 21, 12, tzinfo=timezone.utc)  # just after the captures
@@ -33,7 +33,7 @@ def declared(host: str) -> Declared:
 
 
 def healthy_desktop(**changes: Any) -> Observed:
-    observed = Observed(
+    observed = Observed(dict(
         system=NixosSystem().process(lines("nixos/system-desktop-with-revision.probe")),
         checkout=FlakeCheckout().process(lines("nixos/flake-checkout-git-clean.probe")),
         failed_units=tuple(
@@ -48,13 +48,13 @@ def healthy_desktop(**changes: Any) -> Observed:
         restic=ResticJobs().process(lines("restic/jobs-desktop-ok.probe")),
         secrets=SecretFiles().process(lines("secrets/desktop.probe")),
         listeners=tuple(ListeningSockets().process(lines("network/listeners-desktop.probe"))),
-    )
-    return dataclasses.replace(observed, **changes)
+    ))  # fmt: skip
+    return observed.with_values(**changes)
 
 
 def context(observed: Observed, **changes: Any) -> Context:
-    base = Context(host="desktop", now=CAPTURED, toplevel=observed.system.current,
-                   flake_revision=observed.checkout.get("revision"))  # fmt: skip
+    base = Context(host="desktop", now=CAPTURED, toplevel=observed[SYSTEM].current,
+                   flake_revision=observed[CHECKOUT].get("revision"))  # fmt: skip
     return dataclasses.replace(base, **changes)
 
 
@@ -80,7 +80,7 @@ def test_a_healthy_desktop_passes_every_check() -> None:
         "secrets.mode", "network.exposed-ports",
     ]  # fmt: skip
     assert failing(result) == set() and result.ok
-    assert len(CHECKS) == 18 and tuple(c.id for c in result.checks) == CHECK_IDS
+    assert len(check_ids()) == 18 and tuple(c.id for c in result.checks) == check_ids()
 
 
 def test_undeclared_subjects_are_not_checked() -> None:
@@ -188,7 +188,10 @@ def test_a_missing_secret() -> None:
 
 
 def test_an_undeclared_listener() -> None:
-    listeners = (*healthy_desktop().listeners, Listener("tcp", "0.0.0.0", 8080, "python3", 4242))
+    listeners = (
+        *healthy_desktop().values["listeners"],
+        Listener("tcp", "0.0.0.0", 8080, "python3", 4242),
+    )
     result = run(healthy_desktop(listeners=listeners))
     assert failing(result) == {"network.exposed-ports"}
     assert (
@@ -221,17 +224,14 @@ def test_findings_are_json_in_the_documented_shape() -> None:
 def test_a_first_backup_still_to_come_is_not_a_finding() -> None:
     """Right after a deploy the timer has not fired yet and `initialize` has made no repository."""
     fresh = healthy_desktop()
-    units = dict(fresh.units)
+    units = dict(fresh.values["units"])
     units["restic-backups-desktop.service"] = UnitStatus("restic-backups-desktop.service", "loaded",
                                                          "inactive", "dead", "success")  # fmt: skip
     timers = tuple(
         dataclasses.replace(t, last_us=None) if t.unit.startswith("restic") else t
-        for t in fresh.timers
+        for t in fresh.values["timers"]
     )
     missing = ResticJobs().process(lines("restic/jobs-desktop-missing-repository.probe"))
-    assert (
-        failing(run(dataclasses.replace(fresh, units=units, timers=timers, restic=missing)))
-        == set()
-    )
+    assert failing(run(fresh.with_values(units=units, timers=timers, restic=missing))) == set()
     # ...but once a run has finished, a missing repository is a finding.
-    assert failing(run(dataclasses.replace(fresh, restic=missing))) == {"restic.snapshot-age"}
+    assert failing(run(fresh.with_values(restic=missing))) == {"restic.snapshot-age"}

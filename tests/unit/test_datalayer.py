@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from facts.datalayer import DataLayer, values
-from nixfleet import probe
-from nixfleet.checks.context import Observed
-from nixfleet.observed.nb import Notebook
+from nixfleet import areas, probe
+from nixfleet.area import Observed
+from nixfleet.areas.nb import NOTEBOOKS, Notebook
+from nixfleet.areas.network import LISTENERS
+from nixfleet.areas.secrets import FILES
 from nixfleet.probe import Part, Unknown
 
 HOSTILE = [
@@ -35,9 +36,9 @@ HOSTILE = [
 NOT_UTF8 = b"caf\xe9-\xff"
 
 
-def run(spec: dict[str, dict[str, object]]) -> dict[str, object]:
-    done = subprocess.run(["sh", "-c", DataLayer().command(spec)], capture_output=True, check=True)
-    return values(done.stdout.decode("ascii").splitlines(), list(spec))
+def run(*parts: Part) -> Observed:
+    done = subprocess.run(["sh", "-c", probe.command(parts)], capture_output=True, check=True)
+    return areas.observe(done.stdout.decode("ascii").splitlines())
 
 
 def git(repo: Path, *args: str) -> str:
@@ -52,9 +53,7 @@ def test_secret_names_come_back_exactly_and_forge_nothing(tmp_path: Path) -> Non
         (secrets / name).write_text("s3cret\n")
     os.close(os.open(os.fsencode(secrets) + b"/" + NOT_UTF8, os.O_CREAT | os.O_WRONLY, 0o400))
 
-    found = run({"secrets": {"directory": str(secrets), "paths": [str(tmp_path / "-absent")]}})
-
-    files = found["secrets"]
+    files = run(FILES.part(str(secrets), [str(tmp_path / "-absent")]))[FILES]
     assert isinstance(files, dict)
     assert sorted(files) == sorted(
         [f"{secrets}/{n}" for n in HOSTILE] + [f"{secrets}/caf\\xe9-\\xff"]
@@ -67,7 +66,7 @@ def test_secret_names_come_back_exactly_and_forge_nothing(tmp_path: Path) -> Non
 def test_a_secret_that_cannot_be_stat_ed_is_unknown_not_missing(tmp_path: Path) -> None:
     (tmp_path / "gone").symlink_to(tmp_path / "nowhere")
 
-    files = run({"secrets": {"directory": str(tmp_path), "paths": []}})["secrets"]
+    files = run(FILES.part(str(tmp_path), []))[FILES]
 
     assert isinstance(files, dict)
     assert isinstance(files[f"{tmp_path}/gone"], Unknown)
@@ -85,9 +84,7 @@ def test_notebook_file_names_cannot_hide_a_conflict(tmp_path: Path) -> None:
     git(nb, "commit", "-qm", "notes")
     (nb / "new\nuntracked $(x)").write_text("y")
 
-    found = run({"notebooks": {"paths": [str(nb), str(tmp_path / "missing")]}})
-
-    books = found["notebooks"]
+    books = run(NOTEBOOKS.part([str(nb), str(tmp_path / "missing")]))[NOTEBOOKS]
     assert isinstance(books, dict)
     book: Notebook = books[str(nb)]
     assert book.unread == {}
@@ -107,7 +104,7 @@ def test_a_git_read_that_fails_makes_the_notebook_unread(tmp_path: Path) -> None
     git(nb, "commit", "-qm", "one")
     (nb / ".git" / "index").write_bytes(b"not an index")  # git status now fails
 
-    book = run({"notebooks": {"paths": [str(nb)]}})["notebooks"][str(nb)]  # type: ignore[index]
+    book = run(NOTEBOOKS.part([str(nb)]))[NOTEBOOKS][str(nb)]  # type: ignore[index]
 
     assert "status" in book.unread and "index" in book.unread["status"]
 
@@ -122,7 +119,7 @@ def test_a_listener_is_seen_whatever_its_process_is_called() -> None:
     child = subprocess.Popen([sys.executable, "-c", code], pass_fds=[listener.fileno()])
     try:
         time.sleep(0.3)
-        found = run({"listeners": {}})["listeners"]
+        found = run(LISTENERS.part())[LISTENERS]
     finally:
         child.kill()
         listener.close()
@@ -154,7 +151,7 @@ def test_a_part_that_fails_times_out_or_prints_nothing_useful_is_unknown(
     finally:
         probe.body.cache_clear()
     out = subprocess.run(["sh", "-c", command], capture_output=True, text=True).stdout
-    value = values(out.splitlines(), ["listeners"])["listeners"]
+    value = areas.observe(out.splitlines())[LISTENERS]
     if why is None:  # it ran, but recorded no table: still not "no listeners"
         assert isinstance(value, Unknown)
     else:
@@ -162,8 +159,8 @@ def test_a_part_that_fails_times_out_or_prints_nothing_useful_is_unknown(
 
 
 def test_a_fact_the_host_never_answered_is_unknown_not_empty() -> None:
-    from operations.verify import observed_from
-
-    observed = observed_from({}, ["listeners", "secrets"])
-    assert isinstance(observed.listeners, Unknown) and isinstance(observed.secrets, Unknown)
-    assert Observed().listeners == ()  # not asked for: nothing declared needs it
+    b = probe.new_boundary()
+    announced = areas.observe([f"{b} begin listeners secrets", f"{b} end"])  # then silence
+    assert isinstance(announced[LISTENERS], Unknown) and isinstance(announced[FILES], Unknown)
+    assert "no answer" in str(announced[FILES])
+    assert isinstance(areas.observe([])[LISTENERS], Unknown)  # no frame at all

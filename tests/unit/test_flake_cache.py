@@ -10,10 +10,8 @@ from nixfleet import flake
 
 
 @pytest.fixture(autouse=True)
-def fresh_memos(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test starts a new run: the per-run memos are empty, the cache is private."""
-    monkeypatch.setattr(flake, "_revisions", {})
-    monkeypatch.setattr(flake, "_changes", {})
+def private_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The cache is private to the test; each FlakeRun() is a new run, with empty memos."""
     monkeypatch.setattr(flake, "EVAL_CACHE", tmp_path / "cache")
 
 
@@ -32,29 +30,28 @@ def new_flake(tmp_path: Path) -> Path:
     return repo
 
 
-def test_same_commit_same_file_new_commit_new_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_same_commit_same_file_new_commit_new_file(tmp_path: Path) -> None:
     repo = new_flake(tmp_path)
-    first = flake._cache_file(str(repo), ["a", "b"])
+    run = flake.FlakeRun()
+    first = run._cache_file(str(repo), ["a", "b"])
     assert first is not None and first.parent == tmp_path / "cache"
-    assert flake._cache_file(str(repo), ["a", "b"]) == first
-    assert flake._cache_file(str(repo), ["a"]) != first  # other hosts, other entry
+    assert run._cache_file(str(repo), ["a", "b"]) == first
+    assert run._cache_file(str(repo), ["a"]) != first  # other hosts, other entry
 
     (repo / "flake.nix").write_text("{ outputs = { self }: { x = 1; }; }\n")
     git(repo, "commit", "-qam", "two")
-    monkeypatch.setattr(flake, "_revisions", {})  # a later run
-    monkeypatch.setattr(flake, "_changes", {})
-    assert flake._cache_file(str(repo), ["a", "b"]) not in (None, first)
+    later = flake.FlakeRun()  # a later run
+    assert later._cache_file(str(repo), ["a", "b"]) not in (None, first)
 
 
 def test_uncommitted_changes_are_never_cached(tmp_path: Path) -> None:
     repo = new_flake(tmp_path)
     (repo / "flake.nix").write_text("{ outputs = { self }: { edited = true; }; }\n")
-    assert flake._cache_file(str(repo), ["a"]) is None
+    run = flake.FlakeRun()
+    assert run._cache_file(str(repo), ["a"]) is None
     with pytest.raises(flake.NixfleetError, match="uncommitted changes"):
-        flake.refuse_dirty(str(repo))
+        run.refuse_dirty(str(repo))
 
 
 def test_not_a_repository_is_never_cached(tmp_path: Path) -> None:
-    assert flake._cache_file(str(tmp_path), ["a"]) is None
+    assert flake.FlakeRun()._cache_file(str(tmp_path), ["a"]) is None

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facts.datalayer import DataLayer
-from facts.syncthing import rest_endpoint
-from nixfleet import probe
+from nixfleet import areas, probe
+from nixfleet.area import Context, Declared
+from nixfleet.areas import syncthing
+from nixfleet.areas.syncthing import rest_endpoint
 from nixfleet.errors import NixfleetError
 from nixfleet.nix import nix_string
 from nixfleet.probe import Part
@@ -65,9 +67,10 @@ def test_a_hostile_gui_address_is_refused_not_run(address: str) -> None:
 
 
 def test_a_refused_gui_address_makes_syncthing_unknown_not_missing() -> None:
-    spec = {"syncthing": {"config_dir": "/x", "gui_address": "$(reboot):1", "folders": []}}
-    done = subprocess.run(["sh", "-c", DataLayer().command(spec)], capture_output=True, text=True)
-    value = DataLayer().process(done.stdout.splitlines())["syncthing"]
+    declared = Declared({"syncthing": syncthing.Declaration("u", "/x", "$(reboot):1")})
+    parts = areas.parts(declared, Context("h", datetime.now(timezone.utc)), ["syncthing.running"])
+    done = subprocess.run(["sh", "-c", probe.command(parts)], capture_output=True, text=True)
+    value = areas.observe(done.stdout.splitlines())[syncthing.STATUS]
     assert str(value).startswith("could not read Syncthing's state: guiAddress '$(reboot):1'")
 
 

@@ -15,8 +15,8 @@ from facts.restic import ResticJobs
 from facts.secrets import SecretFiles
 from facts.syncthing import SyncthingStatus
 from facts.systemd import SystemdFailedUnits, SystemdTimers, SystemdUnits
-from nixfleet.observed.restic import classify, redact
-from nixfleet.observed.syncthing import parse_connections
+from nixfleet.areas.restic import classify, redact
+from nixfleet.areas.syncthing import parse_connections
 from tests.unit.framing import lines, tool
 
 DESKTOP_ID = "544OYPQ-VEMZDNZ-5TPA6BK-GGBAWNV-V52M2LI-MSV6OSF-JA5KMJ6-5DIHFQ3"

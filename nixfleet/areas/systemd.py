@@ -1,10 +1,17 @@
-"""systemd state: failed units, timers, and per-unit status (systemd 252 and newer)."""
+"""The systemd area: failed units, timers, and the status of named units (systemd 252 and
+newer). Check: ``systemd.failed-units``. Probe: ``systemd.sh``. The timer and unit reads serve
+other areas' checks too (restic's).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from nixfleet.area import Area, CheckSpec, Context, Reading, Subjects
+from nixfleet.checks import Check, Problem, unreadable, verdict
+from nixfleet.probe import Part, Reply, Unknown, decode
 
 
 @dataclass(frozen=True)
@@ -114,3 +121,86 @@ def parse_show(output: list[str]) -> dict[str, UnitStatus]:
         key, _, value = line.partition("=")
         block[key.strip()] = value.strip()
     return units
+
+
+def _lines(reply: Reply) -> list[str]:
+    return decode(reply.out).splitlines()
+
+
+class FailedUnits(Reading[tuple[str, ...]]):
+    """The units that failed, or crashed and wait to be restarted."""
+
+    key = "failed_units"
+    what = "list failed units"
+
+    def part(self) -> Part:
+        return Part(self.key, "systemd", ("failed",))
+
+    def parse(self, reply: Reply) -> tuple[str, ...]:
+        return tuple(parse_failed_units(_lines(reply)))
+
+
+class Timers(Reading[tuple[Timer, ...]]):
+    """Every loaded timer with its last and next trigger."""
+
+    key = "timers"
+    what = "list systemd timers"
+
+    def part(self) -> Part:
+        return Part(self.key, "systemd", ("timers",))
+
+    def parse(self, reply: Reply) -> tuple[Timer, ...]:
+        return tuple(parse_timers(_lines(reply)))
+
+
+class Units(Reading[dict[str, UnitStatus]]):
+    """The status of the named units (``systemctl show``)."""
+
+    key = "units"
+    what = "read the status of systemd units"
+
+    def part(self, units: list[str]) -> Part:
+        return Part(self.key, "systemd", ("show", ",".join(SHOW_PROPERTIES), *units))
+
+    def parse(self, reply: Reply) -> dict[str, UnitStatus]:
+        return parse_show(_lines(reply))
+
+
+FAILED_UNITS, TIMERS, UNITS = FailedUnits(), Timers(), Units()
+
+
+def failed_units(s: Subjects) -> Check:
+    listed = s.observed[FAILED_UNITS]
+    if bad := unreadable("systemd.failed-units", listed):
+        return bad
+    assert not isinstance(listed, Unknown)
+    # A unit a more specific check reports (restic's, Syncthing's) is reported there, once;
+    # the gate counts every unit.
+    ignored = (set() if s.context.gating else s.owned_units) | s.context.failed_before
+    failed = [u for u in listed if u not in ignored]
+    problems = [Problem(u, f"{u} failed; see journalctl -u {u}") for u in failed]
+    if len(failed) > 1:
+        problems[0] = Problem(
+            failed[0], f"units failed: {', '.join(failed)}; see journalctl -u {failed[0]}"
+        )
+        problems = problems[:1]
+    return verdict("systemd.failed-units", problems, "no failed units", {"failed": failed})
+
+
+def _nothing(_data: Any) -> None:
+    return None
+
+
+def _reads(_declared: None, _ctx: Context) -> list[Part | None]:
+    return [FAILED_UNITS.part()]
+
+
+AREA: Area[None] = Area(
+    name="systemd",
+    order=20,
+    nix="",
+    declare=_nothing,
+    readings=(FAILED_UNITS, TIMERS, UNITS),
+    reads=_reads,
+    checks=(CheckSpec("systemd.failed-units", failed_units),),
+)

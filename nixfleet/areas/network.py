@@ -1,15 +1,19 @@
-"""Listening sockets on addresses other hosts can reach, with the process that owns each.
+"""The network area: listening sockets on addresses other hosts can reach, with the process
+that owns each, against the ports the firewall opens (``networking.firewall``).
 
-Read from the kernel's /proc/net/{tcp,tcp6,udp,udp6} (``probes/network.sh``): hex numbers only,
-so no process name or path on the host can forge a row.
+Read from the kernel's /proc/net/{tcp,tcp6,udp,udp6} (``network.sh``): hex numbers only, so no
+process name or path on the host can forge a row. Check: ``network.exposed-ports``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from nixfleet.probe import Reply, Unknown
+from nixfleet.area import Area, CheckSpec, Context, Reading, Subjects
+from nixfleet.checks import Check, Problem, unreadable, verdict
+from nixfleet.probe import Part, Reply, Unknown
 
 TABLES = ("tcp", "tcp6", "udp", "udp6")
 _LISTEN = {"tcp": "0A", "udp": "07"}  # TCP_LISTEN; an unconnected UDP socket (TCP_CLOSE)
@@ -75,9 +79,12 @@ def parse_proc_net(proto: str, text: str) -> list[tuple[str, int, int]]:
     return rows
 
 
+WHAT = "list listening sockets"
+
+
 def parse_listeners(reply: Reply) -> tuple[Listener, ...] | Unknown:
-    """What ``probes/network.sh`` printed; loopback sockets are left out."""
-    what = "list listening sockets"
+    """What ``network.sh`` printed; loopback sockets are left out."""
+    what = WHAT
     if reply.failure:
         return Unknown(what, reply.failure)
     records = reply.records()
@@ -113,3 +120,83 @@ def parse_listeners(reply: Reply) -> tuple[Listener, ...] | Unknown:
     if not tables:
         return Unknown(what, "/proc/net has no tcp or udp table")
     return tuple(sorted(found, key=lambda x: (x.proto, x.port, x.address)))
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The ports the host's firewall opens."""
+
+    tcp: frozenset[int] = field(default_factory=frozenset)
+    udp: frozenset[int] = field(default_factory=frozenset)
+
+
+NIX = """c: {
+  tcp = c.networking.firewall.allowedTCPPorts or [ ];
+  udp = c.networking.firewall.allowedUDPPorts or [ ];
+}"""
+
+
+def declare(data: Any) -> Ports:
+    """The declared ports, from :data:`NIX`'s JSON.
+
+    >>> declare({"tcp": [22, 443], "udp": []}).tcp
+    frozenset({443, 22})
+    """
+    data = data or {}
+    return Ports(frozenset(int(p) for p in data.get("tcp") or ()),
+                 frozenset(int(p) for p in data.get("udp") or ()))  # fmt: skip
+
+
+class Listeners(Reading[tuple[Listener, ...]]):
+    """The TCP and UDP sockets listening on non-loopback addresses, with their process, read
+    from the kernel's socket tables (run as root to see every process)."""
+
+    key = "listeners"
+    what = WHAT
+
+    def part(self) -> Part:
+        return Part(self.key, "network")
+
+    def parse(self, reply: Reply) -> tuple[Listener, ...] | Unknown:
+        return parse_listeners(reply)
+
+
+LISTENERS = Listeners()
+
+
+def exposed_ports(s: Subjects) -> Check:
+    ports, listeners = s.declared[AREA], s.observed[LISTENERS]
+    declared = {"tcp": ports.tcp, "udp": ports.udp}
+    if bad := unreadable("network.exposed-ports", listeners):
+        return bad
+    assert not isinstance(listeners, Unknown)
+    problems, seen = [], []
+    for sock in listeners:
+        seen.append(f"{sock.port}/{sock.proto} {sock.address} {sock.process}".strip())
+        if sock.port not in declared[sock.proto]:
+            who = f"{sock.process} (pid {sock.pid})" if sock.process else "an unknown process"
+            problems.append(Problem(f"{sock.port}/{sock.proto}",
+                                    f"{sock.port}/{sock.proto} is open on {sock.address} by {who} but not "
+                                    f"declared (networking.firewall.allowed{sock.proto.upper()}Ports); stop "
+                                    "it or declare it"))  # fmt: skip
+    details = {
+        "listening": seen,
+        "declared_tcp": sorted(declared["tcp"]),
+        "declared_udp": sorted(declared["udp"]),
+    }
+    return verdict("network.exposed-ports", problems, "only declared ports are open", details)
+
+
+def _reads(_d: Ports, _ctx: Context) -> list[Part | None]:
+    return [LISTENERS.part()]
+
+
+AREA: Area[Ports] = Area(
+    name="network",
+    order=70,
+    nix=NIX,
+    declare=declare,
+    readings=(LISTENERS,),
+    reads=_reads,
+    checks=(CheckSpec("network.exposed-ports", exposed_ports),),
+)
