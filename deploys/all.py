@@ -14,7 +14,7 @@ The run report and the findings land in .fleet/.
 
 import os
 
-from pyinfra import host, state
+from pyinfra.context import host, state
 
 from nixfleet import nix
 from nixfleet.models import Action, FlakeRef
@@ -91,5 +91,7 @@ else:
         verify.data_layer(
             name="Verify the data layer",
             declared=desired.declared,
-            context=prepared.verify_context(),
+            settings=settings,
+            toplevel=desired.toplevel,
+            revision=prepared.revision,
         )

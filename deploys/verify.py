@@ -8,7 +8,7 @@ open ports. Findings go to .fleet/last-verify.json (and the Prometheus textfile,
 ``prometheus_textfile`` is set in data); pyinfra exits non-zero if an error-severity check fails.
 """
 
-from pyinfra import host, state
+from pyinfra.context import host, state
 
 from nixfleet.preparation import prepare
 from operations import nixos, verify
@@ -21,5 +21,7 @@ else:
     verify.data_layer(
         name="Verify the data layer",
         declared=prepared.desired.declared,
-        context=prepared.verify_context(),
+        settings=prepared.settings,
+        toplevel=prepared.desired.toplevel,
+        revision=prepared.revision,
     )

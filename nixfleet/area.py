@@ -114,7 +114,7 @@ class Context:
     toplevel: str | None = None  # the flake's toplevel for this host
     flake_revision: str | None = None
     flake_checkout: str | None = "/etc/nixos"
-    backup_max_age: Mapping[str, Any] = field(default_factory=dict)  # job -> duration
+    backup_max_age: Mapping[str, timedelta] = field(default_factory=dict)  # job -> max age
     nb_push_grace: timedelta = timedelta(hours=1)
     deploy_hint: str = DEPLOY_HINT
     # After `nixos-rebuild test` (the safe switch's gate) the boot default is still the old one.

@@ -25,18 +25,6 @@ class Prepared:
     error: str | None
     revision: str | None
 
-    def verify_context(self) -> dict[str, Any]:
-        """The verify operation's context, from the evaluation and the validated host data."""
-        s = self.settings
-        return {
-            "toplevel": self.desired.toplevel if self.desired else None,
-            "flake_revision": self.revision,
-            "flake_checkout": s.flake_checkout,
-            "backup_max_age": {job: age.total_seconds() for job, age in s.backup_max_age.items()},
-            "nb_push_grace_s": s.nb_push_grace.total_seconds(),
-            "deploy_hint": s.deploy_hint,
-        }
-
 
 def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
     """Validate the host's data, evaluate the flake (once for all selected hosts) and hook the

@@ -69,6 +69,8 @@ def max_age(timer_config: dict[str, Any] | None, override: object = None) -> tim
     >>> max_age({"OnCalendar": "daily"}), max_age({"OnCalendar": "weekly"})
     (datetime.timedelta(days=1, seconds=7200), datetime.timedelta(days=7, seconds=7200))
     """
+    if isinstance(override, timedelta):
+        return override
     if override is not None:
         return parse_duration(override)
     every = period(timer_config)

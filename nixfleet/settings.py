@@ -6,11 +6,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from nixfleet import schedule
-from nixfleet.area import DEPLOY_HINT
+from nixfleet.area import DEPLOY_HINT, Context
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Action, FlakeRef
 from nixfleet.nix import local_flake
@@ -67,6 +67,12 @@ class HostSettings:
     nb_push_grace: timedelta = timedelta(hours=1)
     prometheus_textfile: str | None = None
     deploy_hint: str = DEPLOY_HINT
+
+    def check_context(self, now: datetime, toplevel: str | None, revision: str | None) -> Context:
+        """What the checks compare against on this host, besides its declarations."""
+        return Context(host=self.name, now=now, toplevel=toplevel, flake_revision=revision,
+                       flake_checkout=self.flake_checkout, backup_max_age=self.backup_max_age,
+                       nb_push_grace=self.nb_push_grace, deploy_hint=self.deploy_hint)  # fmt: skip
 
     @classmethod
     def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:

@@ -45,6 +45,7 @@ from nixfleet.area import Context, Declared
 from nixfleet.areas.nixos import SYSTEM, record_revision
 from nixfleet.errors import NixfleetError
 from nixfleet.models import HostOutcome, HostStatus, SystemState
+from nixfleet.poll import poll_until
 from nixfleet.probe import Unknown
 from nixfleet.run import RunContext, run_context
 from nixfleet.sections import split_keyed
@@ -456,15 +457,13 @@ def _await_watchdog(
 ) -> tuple[HostStatus, str]:
     """Wait for the watchdog to restore the boot default, then confirm it over a fresh connection."""
     sw.log(f"waiting up to {watchdog_s + 60} s for the watchdog to restore the previous generation")
-    deadline = time.monotonic() + watchdog_s + 60
-    while time.monotonic() < deadline:
+
+    def restored() -> bool | None:
         result = sw.gate(5)
-        if result.reachable and result.current == boot_default:
-            return (
-                HostStatus.ROLLED_BACK,
-                f"{reason}; the watchdog restored the previous generation",
-            )
-        gevent.sleep(2)
+        return True if result.reachable and result.current == boot_default else None
+
+    if poll_until(restored, watchdog_s + 60, every_s=2):
+        return HostStatus.ROLLED_BACK, f"{reason}; the watchdog restored the previous generation"
     return HostStatus.FAILED, f"{reason}; the host did not come back within {watchdog_s + 60} s"
 
 

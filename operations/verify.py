@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import gevent
@@ -17,11 +17,13 @@ from pyinfra.api.state import State
 
 from facts.datalayer import DataLayer
 from nixfleet import areas, probe, process
-from nixfleet.area import DEPLOY_HINT, Context, Declared, Observed
+from nixfleet.area import Context, Declared, Observed
 from nixfleet.areas.nixos import SYSTEM
 from nixfleet.checks import Severity
+from nixfleet.poll import poll_until
 from nixfleet.probe import Part, Unknown
 from nixfleet.run import run_context
+from nixfleet.settings import HostSettings
 from nixfleet.verification import HostVerification, verify
 
 
@@ -43,25 +45,16 @@ def data_layer_script(declared: Declared, ctx: Context) -> str:
 
 
 def _verify_step(
-    state: State, host: Host, declared: dict[str, Any], context: dict[str, Any]
-) -> bool:
+    state: State, host: Host, declared: Mapping[str, Any], settings: HostSettings,
+    toplevel: str | None, revision: str | None,
+) -> bool:  # fmt: skip
     """Read the facts now (after any activation), run every check, record and log the findings."""
-    ctx = Context(
-        host=host.name,
-        now=datetime.now(timezone.utc),
-        toplevel=context.get("toplevel"),
-        flake_revision=context.get("flake_revision"),
-        flake_checkout=context.get("flake_checkout"),
-        backup_max_age=dict(context.get("backup_max_age") or {}),
-        nb_push_grace=timedelta(seconds=float(context.get("nb_push_grace_s", 3600))),
-        deploy_hint=context.get("deploy_hint", DEPLOY_HINT),
-    )
+    ctx = settings.check_context(datetime.now(timezone.utc), toplevel, revision)
     decl = Declared.from_json(declared)
-    observed = run_context(state).after_switch.pop(host.name, None) or observe(
-        host, parts_for(decl, ctx)
-    )
+    run = run_context(state)
+    observed = run.after_switch.pop(host.name, None) or observe(host, parts_for(decl, ctx))
     result: HostVerification = verify(decl, observed, ctx)
-    run_context(state).recorder.record_verification(result)
+    run.recorder.record_verification(result)
     for check in result.checks:
         if not check.ok:
             log = logger.error if check.severity is Severity.ERROR else logger.warning
@@ -72,7 +65,10 @@ def _verify_step(
 
 @operation(is_idempotent=False)
 def data_layer(
-    declared: dict[str, Any], context: dict[str, Any]
+    declared: Mapping[str, Any],
+    settings: HostSettings,
+    toplevel: str | None = None,
+    revision: str | None = None,
 ) -> Generator[PyinfraCommand, None, None]:
     """
     Check the host's NixOS system, systemd units, Syncthing, nb notebooks, restic backups,
@@ -81,9 +77,11 @@ def data_layer(
     are those its safe switch read last, after the new generation became the boot default. The
     host fails when an error-severity check fails.
 
-    + declared: the host's declared data layer (``Desired.declared``, from ``nixfleet/declared.nix``)
-    + context: ``toplevel``, ``flake_revision``, ``flake_checkout``, ``backup_max_age``
-      (job → duration), ``nb_push_grace_s``, ``deploy_hint``
+    + declared: the host's declarations (``Desired.declared``, the JSON of ``declared.nix``)
+    + settings: the host's validated settings (``HostSettings``): where its flake checkout is,
+      ``backup_max_age``, ``nb_push_grace``, ``deploy_hint``
+    + toplevel: the toplevel the flake declares for the host
+    + revision: the flake revision its checkout should be at
 
     **Example:**
 
@@ -92,10 +90,12 @@ def data_layer(
         verify.data_layer(
             name="Verify the data layer",
             declared=desired.declared,
-            context={"toplevel": desired.toplevel, "flake_revision": desired.revision},
+            settings=HostSettings.from_data(host.name, host.data.dict()),
+            toplevel=desired.toplevel,
+            revision=desired.revision,
         )
     """
-    yield FunctionCommand(_verify_step, (declared, context), {})
+    yield FunctionCommand(_verify_step, (declared, settings, toplevel, revision), {})
 
 
 @dataclass(frozen=True)
@@ -129,19 +129,25 @@ def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Itera
         return GateResult(True, failed, None if isinstance(system, Unknown) else system.current)
 
     deadline = time.monotonic() + timeout_s
-    while True:
+
+    def answer() -> process.Result | None:  # an answer, good or bad; not ssh failing
         result = read(deadline - time.monotonic())
-        if result.returncode not in (255, process.TIMED_OUT):  # an answer, good or bad
-            break
-        if time.monotonic() >= deadline:
-            return GateResult(False)
-        gevent.sleep(1)
-    verdict = judged(result)
-    settled = time.monotonic() + settle_s
-    while not verdict.failed and time.monotonic() < settled:
-        gevent.sleep(min(2.0, max(0.0, settled - time.monotonic())))
+        return None if result.returncode in (255, process.TIMED_OUT) else result
+
+    first = poll_until(answer, timeout_s)
+    if first is None:
+        return GateResult(False)
+    latest = judged(first)
+    if latest.failed or settle_s <= 0:
+        return latest
+
+    def watch() -> GateResult | None:  # stop at the first failing read
+        nonlocal latest
         result = read(10)
         if result.returncode in (255, process.TIMED_OUT):
             return GateResult(False)  # sshd went away while the gate watched
-        verdict = judged(result)
-    return verdict
+        latest = judged(result)
+        return latest if latest.failed else None
+
+    gevent.sleep(min(2.0, settle_s))
+    return poll_until(watch, max(0.0, settle_s - 2.0), every_s=2.0) or latest

@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import gevent
-
 from nixfleet import process
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import commands, files
 from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, save_hosts
+from nixfleet.poll import poll_until
 from nixfleet.process import parallel
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,20 +169,21 @@ def _write_shared_host_files(paths: LabPaths, hosts: list[LabHost]) -> None:
 
 
 def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
-    deadline = time.monotonic() + BOOT_TIMEOUT_S
     expected = host_key.split()[1]
-    while True:
+
+    def answered() -> bool | None:
         scan = process.run(commands.keyscan(host))
         if scan.ok and expected in scan.stdout:
-            break
+            return True
         if scan.ok and scan.stdout.strip():
             raise NixfleetError(f"{host.name}: {host.address} answers with another host key")
-        if time.monotonic() > deadline:
-            log = paths.host_dir(host.name) / "console.log"
-            raise NixfleetError(
-                f"{host.name}: sshd did not come up in {BOOT_TIMEOUT_S:.0f} s; see {log}"
-            )
-        gevent.sleep(0.1)
+        return None
+
+    if not poll_until(answered, BOOT_TIMEOUT_S, every_s=0.1):
+        log = paths.host_dir(host.name) / "console.log"
+        raise NixfleetError(
+            f"{host.name}: sshd did not come up in {BOOT_TIMEOUT_S:.0f} s; see {log}"
+        )
     state = process.run(
         commands.ssh(paths.ssh_config, host, "systemctl", "is-system-running", "--wait")
     )
@@ -258,16 +258,13 @@ def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
 def _wait_links_gone(timeout_s: float = 5.0) -> None:
     """The kernel removes a deleted namespace's veth peers asynchronously (lab.md §1): wait for
     them, so that `down` leaves nothing and a following `up` can make them again."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        links = [p.name for p in Path("/sys/class/net").glob("nfveth*")]
-        if not links:
-            return
-        if time.monotonic() > deadline:
-            for link in links:
-                process.run(["ip", "link", "del", link])
-            return
-        gevent.sleep(0.05)
+
+    def links() -> list[str]:
+        return [p.name for p in Path("/sys/class/net").glob("nfveth*")]
+
+    if poll_until(lambda: True if not links() else None, timeout_s, every_s=0.05) is None:
+        for link in links():
+            process.run(["ip", "link", "del", link])
 
 
 def _lab_host_names(paths: LabPaths) -> list[str]:
@@ -304,9 +301,8 @@ def _stop_container(name: str) -> None:
         )
         for pid in leaders:
             _kill(pid, sig)
-        deadline = time.monotonic() + wait_s
-        while groups and any(_cgroup_pids(g) for g in groups) and time.monotonic() < deadline:
-            gevent.sleep(0.05)
+        if groups:
+            poll_until(lambda: None if any(_cgroup_pids(g) for g in groups) else True, wait_s, 0.05)
     for g in groups:
         for dirpath, _dirs, _files in os.walk(g, topdown=False):  # children before parents
             _rmdir(Path(dirpath))

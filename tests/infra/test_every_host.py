@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nixfleet.areas import network, secrets
+from nixfleet.areas.network import is_loopback
 
 ROLE = "all"
 
@@ -32,8 +33,11 @@ def test_only_declared_ports_listen(host, fleet_host) -> None:
     for url in host.socket.get_listening_sockets():
         proto, _, rest = url.partition("://")
         address, _, port = rest.rpartition(":")
-        if proto in ("tcp", "udp") and not address.startswith("127.") and address not in ("::1",) \
-                and f"{proto}:{port}" not in declared:  # fmt: skip
+        if (
+            proto in ("tcp", "udp")
+            and not is_loopback(address)
+            and f"{proto}:{port}" not in declared
+        ):
             undeclared.append(url)
     assert not undeclared, (
         f"{fleet_host.name}: listening but not declared in the firewall: {undeclared}"

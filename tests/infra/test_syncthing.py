@@ -4,6 +4,7 @@ listens on loopback only."""
 from __future__ import annotations
 
 from nixfleet.areas import syncthing
+from nixfleet.areas.network import is_loopback
 
 ROLE = "syncthing"
 
@@ -31,7 +32,7 @@ def test_gui_and_rest_api_on_loopback_only(host, fleet_host) -> None:
     port = fleet_host.declared[syncthing.AREA].gui_address.rsplit(":", 1)[-1]
     sockets = [s for s in host.socket.get_listening_sockets() if s.endswith(f":{port}")]
     assert sockets, f"{fleet_host.name}: the Syncthing GUI/REST API is not listening on {port}"
-    exposed = [s for s in sockets if "127.0.0.1" not in s and "::1" not in s]
+    exposed = [s for s in sockets if not is_loopback(s.partition("://")[2].rpartition(":")[0])]
     assert not exposed, (
         f"{fleet_host.name}: the Syncthing GUI/REST API is reachable from outside: {exposed}"
     )

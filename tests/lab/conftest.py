@@ -20,6 +20,7 @@ import pytest
 
 from nixfleet.lab import manager
 from nixfleet.lab.topology import LabHost, LabPaths
+from nixfleet.poll import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
 PYINFRA = str(Path(sys.executable).parent / "pyinfra")
@@ -76,15 +77,15 @@ class Lab:
 
     def wait_for(self, host: str, command: str, expected: str, timeout_s: float = 60) -> None:
         """Poll ``command`` on ``host`` until its output is ``expected`` (syncs take a moment)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
-            out = subprocess.run(argv, capture_output=True, text=True).stdout.strip()
-            if out == expected:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{host}: `{command}` gave {out!r}, not {expected!r}")
-            time.sleep(0.5)
+        argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
+        seen: list[str] = []
+
+        def matches() -> bool | None:
+            seen.append(subprocess.run(argv, capture_output=True, text=True).stdout.strip())
+            return True if seen[-1] == expected else None
+
+        if not poll_until(matches, timeout_s, every_s=0.5, sleep=time.sleep):
+            raise AssertionError(f"{host}: `{command}` gave {seen[-1]!r}, not {expected!r}")
 
     def _pyinfra(self, deploy: str, result: str, *args: str) -> tuple[int, str, dict[str, Any]]:
         """Run the real CLI on the lab, as a user would; return its exit code, output and the
@@ -112,14 +113,16 @@ class Lab:
 
     def settle(self, timeout_s: float = 120) -> Verify:
         """Verify until nothing at all is flagged (syncs, first backups and pushes take seconds)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            result = self.verify()
-            if not result.failing() and result.returncode == 0:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the lab did not settle: {result.failing()}\n{result.output}")
-            time.sleep(3)
+        seen: list[Verify] = []
+
+        def clean() -> Verify | None:
+            seen.append(self.verify())
+            return seen[-1] if not seen[-1].failing() and seen[-1].returncode == 0 else None
+
+        settled = poll_until(clean, timeout_s, every_s=3, sleep=time.sleep)
+        if settled is None:
+            raise AssertionError(f"the lab did not settle: {seen[-1].failing()}\n{seen[-1].output}")
+        return settled
 
     def git(self, *args: str) -> str:
         argv = ["git", "-C", str(self.paths.flake), "-c", "user.name=test", "-c", "user.email=t@x"]
