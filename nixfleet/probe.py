@@ -1,7 +1,7 @@
 """How nixfleet reads a host: probe parts run at once, each reporting its own outcome.
 
 A probe is one round trip. Its parts are bash programs shipped with the package
-(``nixfleet/probes/<name>.sh``) that take their values as positional arguments; ``run.sh`` runs
+(``nixfleet/areas/<name>.sh``, beside the area that reads with them) that take their values as positional arguments; ``run.sh`` runs
 them concurrently and prints, per part, its exit status, its stdout and the tail of its stderr,
 base64-encoded on lines that start with a boundary that is random per run. Inside a part, output
 is a list of NUL-terminated ``NAME=VALUE`` records (``lib.sh``), so no file name, label or
@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-PROBES = Path(__file__).parent / "probes"
+PROBES = Path(__file__).parent / "probes"  # the runner, lib.sh, and programs of no area
+AREAS = Path(__file__).parent / "areas"  # each area's programs, beside its module
 TIMED_OUT = 124  # timeout(1)'s exit status
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -155,7 +156,7 @@ class Records:
 
 @dataclass(frozen=True)
 class Part:
-    """One read of a probe: ``probes/<script>.sh`` run with ``args``, within ``timeout_s``."""
+    """One read of a probe: ``<script>.sh`` run with ``args``, within ``timeout_s``."""
 
     key: str
     script: str
@@ -191,14 +192,16 @@ class Reply:
 
 
 def _program(name: str) -> str:
-    """``probes/<name>.sh`` without its comments and blank lines (they need not travel)."""
-    lines = (PROBES / f"{name}.sh").read_text().splitlines()
+    """``<name>.sh`` (in ``probes/``, else beside the areas) without its comments and blank
+    lines (they need not travel)."""
+    path = PROBES / f"{name}.sh"
+    lines = (path if path.exists() else AREAS / f"{name}.sh").read_text().splitlines()
     return "\n".join(x for x in lines if x.strip() and not x.lstrip().startswith("#")) + "\n"
 
 
 @cache
 def body(script: str) -> str:
-    """A part's program: lib.sh followed by ``probes/<script>.sh``."""
+    """A part's program: lib.sh followed by ``<script>.sh``."""
     return _program("lib") + _program(script)
 
 

@@ -1,7 +1,7 @@
 """The registry of data areas: every module here with an ``AREA`` (a :class:`~nixfleet.area.Area`).
 
-Adding an area is adding one module (and its probe script in ``nixfleet/probes/``, if it reads
-with a new one): nothing else lists the areas. Everything below is found from ``AREA``s:
+Adding an area is adding one module (and, if it reads with a new on-host program, that
+``<name>.sh`` beside it): nothing else lists the areas. Everything below is found from ``AREA``s:
 
 >>> [a.name for a in areas()]
 ['nixos', 'systemd', 'syncthing', 'nb', 'restic', 'secrets', 'network']

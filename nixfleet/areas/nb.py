@@ -16,7 +16,7 @@ from nixfleet.area import Area, CheckSpec, Context, Metric, Reading, Subjects
 from nixfleet.checks import Check, Problem, Severity, unread_problem, unreadable, verdict
 from nixfleet.probe import Part, Read, Records, Reply, Unknown, redact
 
-# The git reads of probes/nb.sh, each filling part of a Notebook.
+# The git reads of nb.sh, each filling part of a Notebook.
 READS = ("branch", "remote", "status", "ahead_behind", "unpushed", "markers", "copies")
 # Exit statuses that are answers, not failures: `git config --get` of an unset key,
 # `git symbolic-ref -q` on a detached HEAD, `git grep` with no match.
@@ -90,7 +90,7 @@ def grep_markers(raw: bytes) -> list[str]:
 
 
 def parse_notebook(path: str, rec: Records) -> Notebook:
-    """One notebook of ``probes/nb.sh``."""
+    """One notebook of ``nb.sh``."""
     if rec.first("exists") != "yes":
         return Notebook(path, exists=False)
     if rec.first("git") != "yes":
@@ -160,7 +160,7 @@ def parse_notebook(path: str, rec: Records) -> Notebook:
 
 
 def parse_notebooks(records: Records) -> dict[str, Notebook]:
-    """What ``probes/nb.sh`` recorded, keyed by notebook path."""
+    """What ``nb.sh`` recorded, keyed by notebook path."""
     return {path: parse_notebook(path, rec) for path, rec in records.groups("notebook")}
 
 
@@ -214,7 +214,7 @@ class Notebooks(Reading[dict[str, Notebook]]):
 NOTEBOOKS = Notebooks()
 
 
-# The git reads each check needs (see probes/nb.sh).
+# The git reads each check needs (see nb.sh).
 NEEDS = {
     "nb.clean": ("status",),
     "nb.pushed": ("branch", "ahead_behind", "unpushed"),

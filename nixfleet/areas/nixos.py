@@ -31,7 +31,7 @@ def record_revision(toplevel: str, revision: str) -> str:
 
 
 def parse_system(records: Records) -> SystemState:
-    """What ``probes/system.sh`` recorded.
+    """What ``system.sh`` recorded.
 
     >>> s = parse_system(Records([("current", "/nix/store/a-sys"), ("profile_link", "system-2-link"),
     ...                           ("generation", "system-1-link /nix/store/z-sys"),

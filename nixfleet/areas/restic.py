@@ -103,7 +103,7 @@ def parse_snapshot(row: dict[str, object]) -> Snapshot:
 
 
 def parse_job(name: str, rec: Records) -> ResticJob:
-    """One job of ``probes/restic.sh``."""
+    """One job of ``restic.sh``."""
     repository = redact(rec.first("repository") or "")
     password_file = rec.first("password_file") or ""
     base = partial(ResticJob, name=name, repository=repository, password_file=password_file)
@@ -160,7 +160,7 @@ def newest_covering(job: ResticJob, paths: tuple[str, ...]) -> Snapshot | None:
 
 
 def parse_jobs(records: Records) -> dict[str, ResticJob]:
-    """What ``probes/restic.sh`` recorded, by job name."""
+    """What ``restic.sh`` recorded, by job name."""
     return {name: parse_job(name, rec) for name, rec in records.groups("job")}
 
 

@@ -32,7 +32,7 @@ class SecretFile:
 
 
 def parse_secret_files(records: Records) -> dict[str, SecretFile | Unknown]:
-    """What ``probes/secrets.sh`` recorded, keyed by path; a file that could not be stat'ed is
+    """What ``secrets.sh`` recorded, keyed by path; a file that could not be stat'ed is
     Unknown. Absent files are simply not in the result.
 
     >>> r = Records([("file", "/run/secrets/a|b"), ("owner", "root"), ("group", "root"),

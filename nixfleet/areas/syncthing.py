@@ -115,7 +115,7 @@ def _api(rec: Records, name: str, unread: dict[str, str], label: str) -> Any:
 
 
 def parse_state(records: Records) -> SyncthingState:
-    """What ``probes/syncthing.sh`` recorded."""
+    """What ``syncthing.sh`` recorded."""
     state = records.first("state") or "unknown"
     if state != "running":
         return SyncthingState(state, error=(records.first("error") or "").strip())
