@@ -6,15 +6,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from nixfleet import areas
 from nixfleet.errors import NixfleetError
 from nixfleet.verification import HostVerification, Metric
-
-HELP = {
-    "nixfleet_check_ok": "1 if the nixfleet check passed on the host, else 0.",
-    "nixfleet_backup_last_snapshot_timestamp_seconds": "Time of the newest snapshot of a restic job.",
-    "nixfleet_sync_conflicts": "Syncthing conflict copies in a folder.",
-    "nixfleet_notebook_unpushed_commits": "Commits in an nb notebook not yet pushed to its remote.",
-}
 
 
 def _escape(value: str) -> str:
@@ -36,8 +30,9 @@ def render(verifications: Iterable[HostVerification]) -> str:
         for m in v.metrics:
             by_name.setdefault(m.name, []).append(m)
     lines: list[str] = []
+    helps = areas.metric_help()  # each area's metrics, with their help text
     for name in sorted(by_name):
-        lines += [f"# HELP {name} {HELP.get(name, name)}", f"# TYPE {name} gauge"]
+        lines += [f"# HELP {name} {helps.get(name, name)}", f"# TYPE {name} gauge"]
         for m in sorted(by_name[name], key=lambda m: sorted(m.labels.items())):
             labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(m.labels.items()))
             value = repr(m.value) if m.value != int(m.value) else str(int(m.value))
