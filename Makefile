@@ -33,7 +33,7 @@ demo: setup
 test: setup lint unit check vagrant-validate lab-test
 
 lint: venv
-	$(BIN)/shellcheck -S warning -s bash nixfleet/probes/*.sh nixfleet/areas/*.sh
+	$(BIN)/shellcheck -S warning -s bash nixfleet/probes/*.sh nixfleet/areas/*.sh nixfleet/switch/*.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -191,12 +191,16 @@ class Reply:
         return Records.parse(self.out)
 
 
-def _program(name: str) -> str:
-    """``<name>.sh`` (in ``probes/``, else beside the areas) without its comments and blank
-    lines (they need not travel)."""
-    path = PROBES / f"{name}.sh"
-    lines = (path if path.exists() else AREAS / f"{name}.sh").read_text().splitlines()
+def program(path: Path) -> str:
+    """An on-host program without its comments and blank lines (they need not travel)."""
+    lines = path.read_text().splitlines()
     return "\n".join(x for x in lines if x.strip() and not x.lstrip().startswith("#")) + "\n"
+
+
+def _program(name: str) -> str:
+    """``<name>.sh``, in ``probes/`` or else beside the areas."""
+    path = PROBES / f"{name}.sh"
+    return program(path if path.exists() else AREAS / f"{name}.sh")
 
 
 @cache

@@ -16,8 +16,7 @@ from pyinfra.api.state import State
 from pyinfra.context import host, state
 
 from facts.nixos import DeployLock, FlakeCheckout, NixosSystem
-from nixfleet import process
-from nixfleet.areas.nixos import record_revision
+from nixfleet import process, remote
 from nixfleet.models import Action, HostOutcome, HostStatus, SystemState
 from nixfleet.probe import Unknown
 from nixfleet.remote import lock_message
@@ -156,7 +155,7 @@ def _rebuild_step(
 
 
 def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> None:
-    host.run_shell_command(StringCommand(record_revision(toplevel, revision)))
+    host.run_shell_command(StringCommand(remote.record_revision(toplevel, revision)))
 
 
 def rebuild_command(

@@ -42,7 +42,7 @@ from facts.nixos import NixosSystem
 from facts.systemd import SystemdFailedUnits
 from nixfleet import areas, probe, process, remote, ssh
 from nixfleet.area import Context, Declared
-from nixfleet.areas.nixos import SYSTEM, record_revision
+from nixfleet.areas.nixos import SYSTEM
 from nixfleet.errors import NixfleetError
 from nixfleet.models import HostOutcome, HostStatus, SystemState
 from nixfleet.poll import poll_until
@@ -299,14 +299,14 @@ def _held_lock(sw: Switch, holder: dict[str, Any]) -> Iterator[Verdict]:
 def _finish(sw: Switch, holder: dict[str, Any], verdict: Verdict) -> None:
     rec = run_context(sw.state).recorder
     ended = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    journal = remote.append_journal({
+    entry = {
         "run": holder["run"], "revision": sw.revision, "toplevel": sw.toplevel,
         "previous": sw.before, "deployer": holder["who"], "started": holder["since"],
         "ended": ended, "result": verdict.status.value, "reason": verdict.reason or None,
-    })  # fmt: skip
+    }  # fmt: skip
     system = probe.command([SYSTEM.part()])
     with sw.phase("finish"):
-        _ok, lines = sw.remote(f"{journal}; {remote.release_lock(str(holder['run']))}; {system}")
+        _ok, lines = sw.remote(f"{remote.finish(entry, str(holder['run']))}; {system}")
     after = NixosSystem().process(lines.splitlines())
     status, reason = observed_outcome(verdict.status, verdict.reason, after, sw.toplevel,
                                       sw.plan.boot_default)  # fmt: skip
@@ -371,9 +371,8 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
         return _await_watchdog(sw, boot_default, watchdog_s, reason)
     if result.failed:
         return _roll_back(sw, boot_default, "gate failed: " + "; ".join(result.failed))
-    record = record_revision(sw.toplevel, sw.revision)
     with sw.phase("persist"):
-        ok, out = sw.remote(remote.persist(sw.toplevel, record, armed=bool(boot_default)))
+        ok, out = sw.remote(remote.persist(sw.toplevel, sw.revision, armed=bool(boot_default)))
     if "FIRED" in out.split():
         return (
             HostStatus.ROLLED_BACK,
@@ -441,8 +440,7 @@ def _roll_back(sw: Switch, boot_default: str | None, reason: str) -> tuple[HostS
     """Re-activate the boot default now, then disarm the watchdog."""
     if not boot_default:
         return HostStatus.FAILED, f"{reason}; no earlier generation to roll back to"
-    ok, _ = sw.remote(remote.restore(boot_default))
-    sw.remote(remote.disarm_watchdog())
+    ok, _ = sw.remote(remote.restore(boot_default))  # and disarms the watchdog
     system = sw.system()
     current = system.current if isinstance(system, SystemState) else None
     if current == boot_default:

@@ -8,7 +8,6 @@ and ``lock.sh``.
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any
 
 from nixfleet.area import Area, CheckSpec, Context, Reading, Subjects
@@ -21,13 +20,6 @@ REVISIONS_DIR = "/var/lib/nixfleet/revisions"
 
 
 WHAT = "read which system the host runs and boots"
-
-
-def record_revision(toplevel: str, revision: str) -> str:
-    """Remember on the host which flake revision built ``toplevel``, for toplevels that cannot say
-    (``nixos-version --configuration-revision`` is unset)."""
-    name = toplevel.rsplit("/", 1)[-1]
-    return f"mkdir -p {REVISIONS_DIR} && echo {shlex.quote(revision)} > {REVISIONS_DIR}/{name}"
 
 
 def parse_system(records: Records) -> SystemState:

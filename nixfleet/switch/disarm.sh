@@ -1,0 +1,4 @@
+# shellcheck shell=bash
+# Stop the rollback watchdog; print FIRED if its rollback already started, else DISARMED.
+#   disarm.sh
+disarm
