@@ -37,6 +37,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/deptry .
 
 unit: venv
 	$(BIN)/pytest -q tests/unit nixfleet facts operations
