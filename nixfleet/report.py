@@ -188,9 +188,7 @@ class Recorder:
             )
             self.report.verify = data
             if self.textfile:
-                prometheus.write_textfile(
-                    self.textfile, prometheus.render(self.verifications.values())
-                )
+                prometheus.write_textfile(self.textfile, self.verifications.values())
             print(f"\n{verify_table(self.verifications)}\nfindings: {STATE_DIR / 'last-verify.json'}",
                   file=sys.stderr)  # fmt: skip
         if self.deploying:
