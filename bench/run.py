@@ -17,6 +17,7 @@ Results: bench/results/<date>.json and BENCHMARKS.md (medians and ratios).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,32 +45,29 @@ RUNS = REPO / ".fleet" / "runs"
 WAYS = ("nixfleet", "sequential", "limit")
 
 
-def _descendants(root: int) -> list[int]:
-    """``root`` and every process below it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def _status_kib(pid: int, field: str) -> int:
+def _peak_rss_kib(pid: int) -> int:
+    """The kernel's high-water mark of ``pid``'s RSS (VmHWM, KiB), exact where sampling could miss
+    a spike. psutil reports a peak only on Windows, so this one line of /proc is read here."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1])
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
-        pass
-    return 0
+        return 0
+    return next((int(line.split()[1]) for line in status if line.startswith("VmHWM:")), 0)
+
+
+def _tree_rss_kib(root: int) -> int:
+    """The RSS of ``root`` and every process below it, summed (KiB); one that ends meanwhile
+    counts for nothing."""
+    try:
+        parent = psutil.Process(root)
+        tree = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in tree:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += proc.memory_info().rss
+    return total // 1024
 
 
 def timed(argv: list[str]) -> dict[str, Any]:
@@ -79,9 +78,8 @@ def timed(argv: list[str]) -> dict[str, Any]:
     def sample() -> None:
         while True:
             if pid:
-                peak["rss_kib"] = max(peak["rss_kib"], _status_kib(pid[0], "VmHWM:"))
-                tree = sum(_status_kib(p, "VmRSS:") for p in _descendants(pid[0]))
-                peak["tree_rss_kib"] = max(peak["tree_rss_kib"], tree)
+                peak["rss_kib"] = max(peak["rss_kib"], _peak_rss_kib(pid[0]))
+                peak["tree_rss_kib"] = max(peak["tree_rss_kib"], _tree_rss_kib(pid[0]))
             gevent.sleep(0.1)
 
     sampler = gevent.spawn(sample)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from nixfleet import flake, fleet_inventory, offline, outcome, private, process, remote
+from nixfleet import flake, fleet_inventory, offline, outcome, private, process, remote, table
 from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import manager
@@ -139,10 +139,12 @@ def check_flake(inventory: str, flake_path: str | None) -> None:
         results = offline.check(fleet_inventory.load(inventory), flake_path)
     except NixfleetError as exc:
         _fail(exc)
-    for r in results:
-        click.echo(
-            f"{r.host:<10} {'ok   ' if r.ok else 'ERROR'} nixosConfigurations.{r.attr}: {r.message}"
-        )
+    rows = [
+        [r.host, "ok" if r.ok else "ERROR", f"nixosConfigurations.{r.attr}: {r.message}"]
+        for r in results
+    ]
+    for line in table.aligned(rows, indent=0):
+        click.echo(line)
     if not all(r.ok for r in results):
         sys.exit(1)
 
@@ -258,12 +260,13 @@ def lab_status() -> None:
     if not rows:
         click.echo("lab: no hosts (run `nixfleet lab up`)")
         sys.exit(1)
-    for r in rows:
-        netns = "up" if r["netns"] else "down"
-        container = "up" if r["container"] else "down"
-        click.echo(
-            f"{r['name']:<10} {r['address']:<14} netns={netns:<5} container={container:<5} "
-            f"system={r['system']}"
-        )
+
+    def cells(r: dict[str, object]) -> list[str]:
+        netns, container = ("up" if r[k] else "down" for k in ("netns", "container"))
+        states = [f"netns={netns}", f"container={container}", f"system={r['system']}"]
+        return [str(r["name"]), str(r["address"]), *states]
+
+    for line in table.aligned([cells(r) for r in rows], indent=0):
+        click.echo(line)
     if any(r["system"] != "running" for r in rows):
         sys.exit(1)

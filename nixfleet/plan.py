@@ -23,6 +23,7 @@ from nixfleet.errors import NixfleetError
 from nixfleet.models import SystemState
 from nixfleet.probe import Part, Unknown
 from nixfleet.settings import HostSettings
+from nixfleet.table import aligned
 
 PROBE = probe.command([SYSTEM.part(), Part("plan", "plan", timeout_s=60)])
 UNITS = "etc/systemd/system"
@@ -159,28 +160,41 @@ def to_json(plans: list[HostPlan]) -> dict[str, Any]:
 
 
 def table(plans: list[HostPlan]) -> str:
-    """The plan for people: one line per host, details under changed hosts."""
+    """The plan for people: one line per host, details under changed hosts.
+
+    >>> print(table([HostPlan("a-host-name-of-thirty-letters1", "unchanged"),
+    ...              HostPlan("nas", "changed", revision={"old": "3e3a8a5280c7aa", "new": None},
+    ...                       units={"restart": ["syncthing.service"]})]))
+    nixfleet plan: 1 changed, 1 unchanged
+      a-host-name-of-thirty-letters1  unchanged
+      nas                             changed
+        revision  3e3a8a5280c7 -> unknown
+        restart   syncthing.service
+        reboot    unknown
+    """
     counts: dict[str, int] = {}
     for p in plans:
         counts[p.status] = counts.get(p.status, 0) + 1
     lines = ["nixfleet plan: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
-    for p in sorted(plans, key=lambda p: p.host):
-        lines.append(f"  {p.host:<10} {p.status:<10} {p.reason}".rstrip())
-        if p.status != "changed":
-            continue
-        old, new = (
-            (p.revision.get("old") or "unknown")[:12],
-            (p.revision.get("new") or "unknown")[:12],
-        )
-        lines.append(f"    revision  {old} -> {new}")
-        for action in ("stop", "restart", "start"):
-            if p.units.get(action):
-                lines.append(f"    {action:<9} {' '.join(p.units[action])}")
-        pk = p.packages
-        if pk:
-            lines.append(f"    packages  {len(pk['changed'])} changed, {len(pk['added'])} added, "
-                         f"{len(pk['removed'])} removed" + "".join(f"; {c}" for c in pk["changed"][:5]))  # fmt: skip
-        lines.append(
-            f"    reboot    {'needed' if p.reboot_needed else 'not needed' if p.reboot_needed is False else 'unknown'}"
-        )
+    ordered = sorted(plans, key=lambda p: p.host)
+    host_lines = aligned([[p.host, p.status, p.reason] for p in ordered])
+    for host_plan, line in zip(ordered, host_lines, strict=True):
+        lines.append(line)
+        if host_plan.status == "changed":
+            lines += aligned(_details(host_plan), indent=4)
     return "\n".join(lines)
+
+
+def _details(p: HostPlan) -> list[list[str]]:
+    """A changed host's revision, unit actions, package changes and reboot, as table rows."""
+    old, new = ((p.revision.get(k) or "unknown")[:12] for k in ("old", "new"))
+    rows = [["revision", f"{old} -> {new}"]]
+    acting = [action for action in ("stop", "restart", "start") if p.units.get(action)]
+    rows += [[action, " ".join(p.units[action])] for action in acting]
+    if pk := p.packages:
+        counted = (
+            f"{len(pk['changed'])} changed, {len(pk['added'])} added, {len(pk['removed'])} removed"
+        )
+        rows.append(["packages", counted + "".join(f"; {c}" for c in pk["changed"][:5])])
+    reboot = {True: "needed", False: "not needed", None: "unknown"}[p.reboot_needed]
+    return [*rows, ["reboot", reboot]]

@@ -8,6 +8,7 @@ are ``offline``) and written, and a readable summary is printed after pyinfra's 
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import secrets
@@ -18,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nixfleet import private, prometheus, reach
+from nixfleet import private, prometheus, reach, table
 from nixfleet.checks import Severity
 from nixfleet.models import HostOutcome, HostStatus
 from nixfleet.ssh import SshTarget
@@ -61,9 +62,9 @@ def summary(report: RunReport) -> str:
 
     >>> r = RunReport("r1", "now", hosts={"nas": HostOutcome(HostStatus.UNCHANGED, generation=2)})
     >>> print(summary(r).splitlines()[1])
-      nas        unchanged   gen 2      0.0 s
+      nas  unchanged  gen 2  0.0 s
     """
-    lines = [f"nixfleet run {report.id}: {_counts(report)}"]
+    rows = []
     for name in sorted(report.hosts):
         o = report.hosts[name]
         gen = f"gen {o.generation}" if o.generation is not None else "-"
@@ -72,10 +73,10 @@ def summary(report: RunReport) -> str:
         )
         if o.details.get("reboot"):
             detail += f"; reboot {o.details['reboot']}"
-        lines.append(
-            f"  {name:<10} {o.status.value:<11} {gen:<8} {o.duration_s:>5.1f} s  {detail}".rstrip()
-        )
-    return "\n".join(lines)
+        rows.append([name, o.status.value, gen, f"{o.duration_s:.1f} s", detail])
+    return "\n".join(
+        [f"nixfleet run {report.id}: {_counts(report)}", *table.aligned(rows, right={3})]
+    )
 
 
 def _counts(report: RunReport) -> str:
@@ -102,22 +103,32 @@ def verify_table(verifications: dict[str, HostVerification]) -> str:
     >>> bad = Check("syncthing.running", False, Severity.ERROR, "Syncthing is not-running; start it")
     >>> print(verify_table({"laptop": HostVerification("laptop", (bad,))}))
     nixfleet verify: 0 hosts ok, 1 failing
-      laptop     FAIL  1 error, 0 warnings, 0 of 1 checks ok
-        error  syncthing.running          Syncthing is not-running; start it
+      laptop  FAIL  1 error, 0 warnings, 0 of 1 checks ok
+        error  syncthing.running  Syncthing is not-running; start it
     """
     failing = [h for h, v in verifications.items() if not v.ok]
     lines = [
         f"nixfleet verify: {len(verifications) - len(failing)} hosts ok, {len(failing)} failing"
     ]
+    hosts: list[list[str]] = []
+    findings: list[list[list[str]]] = []  # per host, its failing checks
     for host in sorted(verifications, key=lambda h: (verifications[h].ok, h)):
         v = verifications[host]
-        bad = [c for c in v.checks if not c.ok]
+        bad = sorted(
+            (c for c in v.checks if not c.ok),
+            key=lambda c: (c.severity is not Severity.ERROR, c.id),
+        )
         errors = sum(c.severity is Severity.ERROR for c in bad)
-        passed = len(v.checks) - len(bad)
-        lines.append(f"  {host:<10} {'ok  ' if v.ok else 'FAIL'}  {errors} error{'s' * (errors != 1)}, "
-                     f"{len(bad) - errors} warnings, {passed} of {len(v.checks)} checks ok")  # fmt: skip
-        for c in sorted(bad, key=lambda c: (c.severity is not Severity.ERROR, c.id)):
-            lines.append(f"    {c.severity.value:<6} {c.id:<26} {c.message}")
+        counts = (
+            f"{errors} error{'s' * (errors != 1)}, {len(bad) - errors} warnings, "
+            f"{len(v.checks) - len(bad)} of {len(v.checks)} checks ok"
+        )
+        hosts.append([host, "ok" if v.ok else "FAIL", counts])
+        findings.append([[c.severity.value, c.id, c.message] for c in bad])
+    # The findings' columns line up across hosts too: one table, cut back into the host groups.
+    finding_lines = iter(table.aligned([row for group in findings for row in group], indent=4))
+    for host_line, group in zip(table.aligned(hosts), findings, strict=True):
+        lines += [host_line, *itertools.islice(finding_lines, len(group))]
     return "\n".join(lines)
 
 
@@ -177,9 +188,7 @@ class Recorder:
             )
             self.report.verify = data
             if self.textfile:
-                prometheus.write_textfile(
-                    self.textfile, prometheus.render(self.verifications.values())
-                )
+                prometheus.write_textfile(self.textfile, self.verifications.values())
             print(f"\n{verify_table(self.verifications)}\nfindings: {STATE_DIR / 'last-verify.json'}",
                   file=sys.stderr)  # fmt: skip
         if self.deploying:
