@@ -184,14 +184,9 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
         if begun is None:
             return False
         verdict = stack.enter_context(_held_lock(sw, holder))
+        stack.enter_context(_watchdog(sw, verdict))
         stack.enter_context(_active(run, host.name))
-        try:
-            verdict.status, verdict.reason = _armed(sw, begun)
-        except Interrupted as stop:
-            # nixos-rebuild was killed with this greenlet; put the boot default back.
-            verdict.status, verdict.reason = _roll_back(
-                sw, plan.boot_default, f"interrupted by {stop}"
-            )
+        verdict.status, verdict.reason = _armed(sw, begun)
     return verdict.status is HostStatus.SWITCHED
 
 
@@ -278,6 +273,24 @@ class Verdict:
 
     status: HostStatus = HostStatus.FAILED
     reason: str = "interrupted"
+    decided: bool = False  # set by the watchdog's rollback when the switch broke off
+
+
+@contextmanager
+def _watchdog(sw: Switch, verdict: Verdict) -> Iterator[None]:
+    """The watchdog the first round trip armed. The steps disarm it (persisting) or roll back
+    (a failed gate). If the switch breaks off instead (Ctrl-C, SIGTERM, an error), the previous
+    generation is put back now, explicitly; should that fail too, the armed watchdog does it."""
+    previous = sw.plan.boot_default
+    try:
+        yield
+    except Interrupted as stop:  # nixos-rebuild was killed with this greenlet
+        verdict.status, verdict.reason = _roll_back(sw, previous, f"interrupted by {stop}")
+    except Exception as exc:
+        broke = f"the switch broke off ({type(exc).__name__}: {exc})"
+        verdict.status, verdict.reason = _roll_back(sw, previous, broke)
+        verdict.decided = True
+        raise
 
 
 @contextmanager
@@ -289,7 +302,7 @@ def _held_lock(sw: Switch, holder: dict[str, Any]) -> Iterator[Verdict]:
     try:
         yield verdict
     except BaseException as exc:
-        if not isinstance(exc, GeneratorExit):
+        if not verdict.decided and not isinstance(exc, GeneratorExit):
             verdict.status, verdict.reason = HostStatus.FAILED, f"{type(exc).__name__}: {exc}"
         _cleanup(sw, "finish the switch", lambda: _finish(sw, holder, verdict))
         raise
