@@ -34,8 +34,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("-i", "--inventory", default="inventory/home.py", show_default=True,
-              help="The pyinfra inventory of the fleet.")  # fmt: skip
+@click.option(
+    "-i",
+    "--inventory",
+    default="inventory/home.py",
+    show_default=True,
+    help="The pyinfra inventory of the fleet.",
+)
 @click.option("--limit", multiple=True, help="A host or group to deploy (repeatable).")
 @click.option("--data", multiple=True, help="Override host data, as pyinfra's --data k=v.")
 @click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
@@ -53,8 +58,13 @@ def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbos
       nixfleet deploy --limit laptop --limit servers
     """
     run_id = new_run_id()
-    argv = [str(Path(sys.executable).parent / "pyinfra"), "-y", *(["-" + "v" * verbose] if verbose else []),
-            inventory, "deploys/all.py"]  # fmt: skip
+    argv = [
+        str(Path(sys.executable).parent / "pyinfra"),
+        "-y",
+        *(["-" + "v" * verbose] if verbose else []),
+        inventory,
+        "deploys/all.py",
+    ]
     for item in limit:
         argv += ["--limit", item]
     for item in data:
@@ -66,8 +76,13 @@ def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbos
 
 
 @main.command()
-@click.option("-i", "--inventory", default="inventory/home.py", show_default=True,
-              help="The pyinfra inventory of the fleet.")  # fmt: skip
+@click.option(
+    "-i",
+    "--inventory",
+    default="inventory/home.py",
+    show_default=True,
+    help="The pyinfra inventory of the fleet.",
+)
 @click.option("--limit", multiple=True, help="A host or group to verify (repeatable).")
 @click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
 def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
@@ -82,16 +97,26 @@ def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
       nixfleet verify -i inventory/lab.py
       nixfleet verify --limit servers
     """
-    argv = [str(Path(sys.executable).parent / "pyinfra"), "-y", *(["-" + "v" * verbose] if verbose else []),
-            inventory, "deploys/verify.py"]  # fmt: skip
+    argv = [
+        str(Path(sys.executable).parent / "pyinfra"),
+        "-y",
+        *(["-" + "v" * verbose] if verbose else []),
+        inventory,
+        "deploys/verify.py",
+    ]
     for item in limit:
         argv += ["--limit", item]
     sys.exit(0 if process.stream(argv) == 0 else 1)
 
 
 @main.command()
-@click.option("-i", "--inventory", default="inventory/home.py", show_default=True,
-              help="The pyinfra inventory of the fleet.")  # fmt: skip
+@click.option(
+    "-i",
+    "--inventory",
+    default="inventory/home.py",
+    show_default=True,
+    help="The pyinfra inventory of the fleet.",
+)
 @click.option("--limit", multiple=True, help="A host name, glob or group (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan(inventory: str, limit: tuple[str, ...], as_json: bool) -> None:
@@ -196,8 +221,14 @@ def dry_run(inventory: str, output: str) -> None:
     except (ValueError, KeyError):
         click.echo(f"error: pyinfra --dry failed: {result.last_error_line()}", err=True)
         sys.exit(1)
-    changing = sorted({h for op in plan if str(op.get("name", "")).startswith("nixos-rebuild")
-                       for h in op.get("hosts_with_change", [])})  # fmt: skip
+    changing = sorted(
+        {
+            h
+            for op in plan
+            if str(op.get("name", "")).startswith("nixos-rebuild")
+            for h in op.get("hosts_with_change", [])
+        }
+    )
     click.echo(f"would change: {' '.join(changing) if changing else 'nothing'}  (plan: {output})")
     if result.returncode != 0:
         sys.exit(result.returncode)
@@ -214,8 +245,13 @@ def _fail(exc: NixfleetError) -> None:
 
 
 @lab.command("up")
-@click.option("--hosts", "generic", default=0, show_default=True,
-              help="Generic hosts (node001 …) to start beyond the five named ones.")  # fmt: skip
+@click.option(
+    "--hosts",
+    "generic",
+    default=0,
+    show_default=True,
+    help="Generic hosts (node001 …) to start beyond the five named ones.",
+)
 def lab_up(generic: int) -> None:
     """Start a fresh lab (idempotent: stale lab state is cleared first)."""
     try:

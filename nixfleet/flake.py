@@ -61,8 +61,12 @@ class FlakeRun:
         with self._lock:
             if flake in self._builds:
                 return
-            missing = [a for a in attrs if isinstance(d := self._desired.get((flake, a)), Desired)
-                       and not os.path.exists(d.toplevel)]  # fmt: skip
+            missing = [
+                a
+                for a in attrs
+                if isinstance(d := self._desired.get((flake, a)), Desired)
+                and not os.path.exists(d.toplevel)
+            ]
             self._builds[flake] = (
                 gevent.spawn(process.run, nix.build_toplevels(flake, missing)) if missing else None
             )
@@ -146,8 +150,10 @@ class FlakeRun:
         cache = self._cache_file(flake, attrs)
         if cache is not None and cache.exists():
             rows = json.loads(cache.read_text())
-            return {(flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"] or "", rows[a])
-                    for a in attrs}  # fmt: skip
+            return {
+                (flake, a): Desired(rows[a]["toplevel"], rows[a]["revision"] or "", rows[a])
+                for a in attrs
+            }
         result = process.run(nix.eval_hosts(flake, attrs, EXPRESSION))
         if result.ok:
             rows = json.loads(result.stdout)

@@ -24,8 +24,11 @@ def load(path: str, limit: Sequence[str] = ()) -> list[tuple[str, dict[str, Any]
         inventory = make_inventory(path, cwd=os.getcwd())
     hosts = [(h.name, h.data.dict(), set(h.groups)) for h in inventory]
     if limit:
-        hosts = [(n, d, g) for n, d, g in hosts
-                 if any(fnmatch.fnmatch(n, pat) or pat in g for pat in limit)]  # fmt: skip
+        hosts = [
+            (n, d, g)
+            for n, d, g in hosts
+            if any(fnmatch.fnmatch(n, pat) or pat in g for pat in limit)
+        ]
         if not hosts:
             raise NixfleetError(f"no host matches --limit {' '.join(limit)}")
     return [(n, d) for n, d, _ in hosts]

@@ -108,8 +108,16 @@ class SystemState:
         """
         if isinstance(value, SystemState):
             return value
-        data = {k: value.get(k) for k in ("current", "booted", "profile", "generation",  # type: ignore[attr-defined]
-                                          "revision", "version", "reboot_needed")}  # fmt: skip
+        keys = (
+            "current",
+            "booted",
+            "profile",
+            "generation",
+            "revision",
+            "version",
+            "reboot_needed",
+        )
+        data = {k: value.get(k) for k in keys}  # type: ignore[attr-defined]
         gens = value.get("generations") or ()  # type: ignore[attr-defined]
         return cls(
             **data,

@@ -33,8 +33,16 @@ def check(
         flake = nix.local_flake(flake_override or str(data.get("flake") or "."))
         by_flake.setdefault(flake, []).append((name, str(data.get("flake_attr") or name)))
     for flake, members in by_flake.items():
-        listed = process.run([*nix.NIX, "eval", "--json", f"{flake}#nixosConfigurations",
-                              "--apply", "builtins.attrNames"])  # fmt: skip
+        listed = process.run(
+            [
+                *nix.NIX,
+                "eval",
+                "--json",
+                f"{flake}#nixosConfigurations",
+                "--apply",
+                "builtins.attrNames",
+            ]
+        )
         if not listed.ok:
             error = _nix_error(listed.stderr)
             results += [
@@ -45,8 +53,15 @@ def check(
         outputs = set(json.loads(listed.stdout))
         for name, attr in members:
             if attr not in outputs:
-                results.append(HostCheck(name, attr, False, f"{flake} has no nixosConfigurations.{attr}; "
-                                         f"it has {', '.join(sorted(outputs)) or 'none'}"))  # fmt: skip
+                results.append(
+                    HostCheck(
+                        name,
+                        attr,
+                        False,
+                        f"{flake} has no nixosConfigurations.{attr}; "
+                        f"it has {', '.join(sorted(outputs)) or 'none'}",
+                    )
+                )
                 continue
             drv = process.run(nix.eval_hosts(flake, [attr], DRV))
             message = json.loads(drv.stdout)[attr] if drv.ok else _nix_error(drv.stderr)

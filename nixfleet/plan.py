@@ -63,13 +63,21 @@ def package_changes(old: Iterable[str], new: Iterable[str]) -> dict[str, list[st
     a, b = index(old), index(new)
     added = sorted(f"{n}-{'/'.join(sorted(b[n]))}".rstrip("-") for n in b.keys() - a.keys())
     removed = sorted(f"{n}-{'/'.join(sorted(a[n]))}".rstrip("-") for n in a.keys() - b.keys())
-    changed = sorted(f"{n}: {'/'.join(sorted(a[n]))} -> {'/'.join(sorted(b[n]))}"
-                     for n in a.keys() & b.keys() if a[n] != b[n])  # fmt: skip
+    changed = sorted(
+        f"{n}: {'/'.join(sorted(a[n]))} -> {'/'.join(sorted(b[n]))}"
+        for n in a.keys() & b.keys()
+        if a[n] != b[n]
+    )
     return {"added": added, "removed": removed, "changed": changed}
 
 
-def unit_changes(old: dict[str, str], new: dict[str, str], wanted: set[str], active: set[str],
-                 no_restart: set[str]) -> dict[str, list[str]]:  # fmt: skip
+def unit_changes(
+    old: dict[str, str],
+    new: dict[str, str],
+    wanted: set[str],
+    active: set[str],
+    no_restart: set[str],
+) -> dict[str, list[str]]:
     """What switch-to-configuration would do, from the units' content hashes.
 
     >>> unit_changes({"a.service": "1", "b.service": "1"}, {"a.service": "2", "c.timer": "1"},
@@ -128,8 +136,13 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str], run: flake.Flak
         return HostPlan(name, "unknown", str(unread), desired=desired.toplevel)
     assert isinstance(system, SystemState)
     records = found.records()
-    plan = HostPlan(name, "unchanged", current=system.current, desired=desired.toplevel,
-                    revision={"old": system.revision, "new": desired.revision or None})  # fmt: skip
+    plan = HostPlan(
+        name,
+        "unchanged",
+        current=system.current,
+        desired=desired.toplevel,
+        revision={"old": system.revision, "new": desired.revision or None},
+    )
     if system.current == desired.toplevel:
         return plan
     plan.status = "changed"

@@ -67,9 +67,18 @@ def begin_switch(
     """
     took = _json({"event": "lock-taken-over", "run": holder.get("run"), "by": holder.get("who")})
     begin = _run(
-        "begin", LOCK_FILE, HOLDER_FILE, JOURNAL, lease_s, _json(holder), took, toplevel or "",
-        watchdog_s or 0, previous or "", f"nixfleet watchdog of run {run_id}: roll back",
-    )  # fmt: skip
+        "begin",
+        LOCK_FILE,
+        HOLDER_FILE,
+        JOURNAL,
+        lease_s,
+        _json(holder),
+        took,
+        toplevel or "",
+        watchdog_s or 0,
+        previous or "",
+        f"nixfleet watchdog of run {run_id}: roll back",
+    )
     return f"{begin} || exit $?\necho '@@@ failed_units'; {failed_units} 2>/dev/null; true"
 
 

@@ -189,8 +189,10 @@ class Recorder:
             self.report.verify = data
             if self.textfile:
                 prometheus.write_textfile(self.textfile, self.verifications.values())
-            print(f"\n{verify_table(self.verifications)}\nfindings: {STATE_DIR / 'last-verify.json'}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"\n{verify_table(self.verifications)}\nfindings: {STATE_DIR / 'last-verify.json'}",
+                file=sys.stderr,
+            )
         if self.deploying:
             self._finish_deploy()
 

@@ -70,9 +70,16 @@ class HostSettings:
 
     def check_context(self, now: datetime, toplevel: str | None, revision: str | None) -> Context:
         """What the checks compare against on this host, besides its declarations."""
-        return Context(host=self.name, now=now, toplevel=toplevel, flake_revision=revision,
-                       flake_checkout=self.flake_checkout, backup_max_age=self.backup_max_age,
-                       nb_push_grace=self.nb_push_grace, deploy_hint=self.deploy_hint)  # fmt: skip
+        return Context(
+            host=self.name,
+            now=now,
+            toplevel=toplevel,
+            flake_revision=revision,
+            flake_checkout=self.flake_checkout,
+            backup_max_age=self.backup_max_age,
+            nb_push_grace=self.nb_push_grace,
+            deploy_hint=self.deploy_hint,
+        )
 
     @classmethod
     def from_data(cls, name: str, data: Mapping[str, object]) -> HostSettings:
@@ -138,7 +145,7 @@ class HostSettings:
             backup_max_age={
                 str(job): v.duration(f"backup_max_age.{job}", value)
                 for job, value in dict(max_age).items()
-            },  # fmt: skip
+            },
             nb_push_grace=v.duration("nb_push_grace", data.get("nb_push_grace", "1h")),
             prometheus_textfile=v.text("prometheus_textfile", "") or None,
             deploy_hint=v.text("deploy_hint", DEPLOY_HINT) or DEPLOY_HINT,

@@ -44,8 +44,9 @@ class SshTarget:
             return os.path.abspath(os.path.expanduser(str(value))) if value else None
 
         port = data.get("ssh_port")
-        if port is not None and (isinstance(port, bool) or not str(port).isdigit()
-                                 or not 0 < int(str(port)) < 65536):  # fmt: skip
+        if port is not None and (
+            isinstance(port, bool) or not str(port).isdigit() or not 0 < int(str(port)) < 65536
+        ):
             raise NixfleetError(
                 f"{name}: ssh_port = {port!r} is not valid; it must be a port number 1-65535"
             )
@@ -95,8 +96,18 @@ class SshTarget:
 
     def fresh_argv(self, connect_timeout: int = 5) -> list[str]:
         """``ssh … host --``: a brand-new connection (no ControlMaster), to prove sshd accepts one."""
-        return ["ssh", *self.options(), "-o", "ControlMaster=no", "-o", "ControlPath=none",
-                "-o", f"ConnectTimeout={connect_timeout}", self.destination, "--"]  # fmt: skip
+        return [
+            "ssh",
+            *self.options(),
+            "-o",
+            "ControlMaster=no",
+            "-o",
+            "ControlPath=none",
+            "-o",
+            f"ConnectTimeout={connect_timeout}",
+            self.destination,
+            "--",
+        ]
 
     def nix_sshopts(self, control_path: str | None = None) -> str:
         """The value of ``NIX_SSHOPTS`` (word-split by nixos-rebuild, hence no spaces in paths).
@@ -108,14 +119,31 @@ class SshTarget:
         >>> SshTarget("nas", "nas").nix_sshopts("/tmp/m/%C").split(" -o ")[-3:]
         ['ControlMaster=auto', 'ControlPath=/tmp/m/%C', 'ControlPersist=120']
         """
-        mux = ["-o", "ControlMaster=auto", "-o", f"ControlPath={control_path}",
-               "-o", "ControlPersist=120"] if control_path else []  # fmt: skip
+        mux = (
+            [
+                "-o",
+                "ControlMaster=auto",
+                "-o",
+                f"ControlPath={control_path}",
+                "-o",
+                "ControlPersist=120",
+            ]
+            if control_path
+            else []
+        )
         return " ".join([*self.options(), *mux])
 
     def close_master_argv(self, control_path: str) -> list[str]:
         """Ask the shared connection at ``control_path`` to exit."""
-        return ["ssh", *self.options(), "-o", f"ControlPath={control_path}", "-O", "exit",
-                self.destination]  # fmt: skip
+        return [
+            "ssh",
+            *self.options(),
+            "-o",
+            f"ControlPath={control_path}",
+            "-O",
+            "exit",
+            self.destination,
+        ]
 
 
 def control_dir(run_id: str, host: str) -> str:

@@ -81,10 +81,12 @@ def push_flake(
     if checkout.get("dirty") == "yes":
         yield FunctionCommand(
             _fail,
-            (f"{path} has local edits; commit them to the flake repo, or discard "
-             f"them with `git -C {path} checkout -- . && git -C {path} clean -fd`",),
+            (
+                f"{path} has local edits; commit them to the flake repo, or discard "
+                f"them with `git -C {path} checkout -- . && git -C {path} clean -fd`",
+            ),
             {},
-        )  # fmt: skip
+        )
         return
     q = shlex.quote
     # mkdir (not -p) fails if the path exists: nobody else can have put anything there.
@@ -135,9 +137,12 @@ def _rebuild_step(
     # What the host shows afterwards: it runs (switch, test) and boots (switch, boot) toplevel.
     landed = [after.current] * act.activates + [after.profile] * act.sets_profile
     outcome = HostOutcome(
-        HostStatus.SWITCHED, before=before, after=after.current, generation=after.generation,
+        HostStatus.SWITCHED,
+        before=before,
+        after=after.current,
+        generation=after.generation,
         revision=revision,
-    )  # fmt: skip
+    )
     if result.ok and all(p == toplevel for p in landed):
         _record_revision(state, host, toplevel, revision)
         run_context(state).recorder.record(host.name, outcome)
@@ -159,9 +164,14 @@ def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> 
 
 
 def rebuild_command(
-    argv: list[str], env: Mapping[str, str], action: Action, toplevel: str, revision: str,
-    before: str | None, plan: SwitchPlan | None = None,
-) -> PyinfraCommand:  # fmt: skip
+    argv: list[str],
+    env: Mapping[str, str],
+    action: Action,
+    toplevel: str,
+    revision: str,
+    before: str | None,
+    plan: SwitchPlan | None = None,
+) -> PyinfraCommand:
     return FunctionCommand(
         _rebuild_step,
         (argv, dict(env), action.value, toplevel, revision, before),
@@ -229,9 +239,14 @@ def rebuild(
         host.noop(f"already runs {toplevel}")
         run_context(state).recorder.record(
             host.name,
-            HostOutcome(HostStatus.UNCHANGED, before=system.current, after=system.current,
-                        generation=system.generation, revision=system.revision),
-        )  # fmt: skip
+            HostOutcome(
+                HostStatus.UNCHANGED,
+                before=system.current,
+                after=system.current,
+                generation=system.generation,
+                revision=system.revision,
+            ),
+        )
         return
     plan = dataclasses.replace(safe, boot_default=system.profile) if safe is not None else None
     yield rebuild_command(argv, env or {}, act, toplevel, revision, system.current, plan)

@@ -131,9 +131,15 @@ class Switch:
         return self.host.get_fact(NixosSystem, _ignore_errors=True)  # type: ignore[no-any-return]
 
     def gate(self, timeout_s: float, settle_s: float = 0) -> GateResult:
-        ctx = Context(host=self.host.name, now=datetime.now(timezone.utc), toplevel=self.toplevel,
-                      flake_checkout=None, expect_boot_default=False,
-                      failed_before=frozenset(self.failed_before), gating=True)  # fmt: skip
+        ctx = Context(
+            host=self.host.name,
+            now=datetime.now(timezone.utc),
+            toplevel=self.toplevel,
+            flake_checkout=None,
+            expect_boot_default=False,
+            failed_before=frozenset(self.failed_before),
+            gating=True,
+        )
         declared = Declared.from_json(self.plan.declared)
         argv = self.settings.ssh.fresh_argv()
         return gate(argv, declared, ctx, self.settings.gates, timeout_s, settle_s)
@@ -166,8 +172,15 @@ def install_interrupt_handlers(run: RunContext) -> None:
         run.interrupt_handlers = True
 
 
-def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str, revision: str,
-                before: str | None, plan: SwitchPlan) -> bool:  # fmt: skip
+def safe_switch(
+    state: State,
+    host: Host,
+    env: Mapping[str, str],
+    toplevel: str,
+    revision: str,
+    before: str | None,
+    plan: SwitchPlan,
+) -> bool:
     """The body of ``nixos.rebuild`` for ``switch``; records the outcome, returns success."""
     run = run_context(state)
     install_interrupt_handlers(run)
@@ -177,9 +190,13 @@ def safe_switch(state: State, host: Host, env: Mapping[str, str], toplevel: str,
         sw.env = env
         if not _prepare(sw):
             return False
-        holder = {"run": run.recorder.report.id, "who": f"{getpass.getuser()}@{socket.gethostname()}",
-                  "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "revision": revision, "pid": os.getpid()}  # fmt: skip
+        holder = {
+            "run": run.recorder.report.id,
+            "who": f"{getpass.getuser()}@{socket.gethostname()}",
+            "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "revision": revision,
+            "pid": os.getpid(),
+        }
         begun = _begin(sw, holder)
         if begun is None:
             return False
@@ -201,8 +218,11 @@ def _control_master(sw: Switch, run_id: str) -> Iterator[Mapping[str, str]]:
     try:
         yield {**sw.env, "NIX_SSHOPTS": ssh_settings.nix_sshopts(f"{mux}/%C")}
     finally:
-        _cleanup(sw, "close the SSH connection",
-                 lambda: process.run(ssh_settings.close_master_argv(f"{mux}/%C"), timeout=10))  # fmt: skip
+        _cleanup(
+            sw,
+            "close the SSH connection",
+            lambda: process.run(ssh_settings.close_master_argv(f"{mux}/%C"), timeout=10),
+        )
         shutil.rmtree(mux, ignore_errors=True)
 
 
@@ -228,8 +248,9 @@ def _active(run: RunContext, name: str) -> Iterator[None]:
 def _fail(sw: Switch, message: str) -> bool:
     """Record a failure before anything on the host changed."""
     sw.log(f"error: {message}", error=True)
-    outcome = HostOutcome(HostStatus.FAILED, before=sw.before, error=message,
-                          details={"phases": sw.phases})  # fmt: skip
+    outcome = HostOutcome(
+        HostStatus.FAILED, before=sw.before, error=message, details={"phases": sw.phases}
+    )
     run_context(sw.state).recorder.record(sw.host.name, outcome)
     return False
 
@@ -255,11 +276,17 @@ def _begin(sw: Switch, holder: dict[str, Any]) -> dict[str, list[str]] | None:
     # for it, the finish), so only a dead run's lock expires.
     lease_s = 2 * s.watchdog_s + s.gate_timeout_s + s.gate_settle_s + 600
     with sw.phase("lock"):
-        ok, out = sw.remote(remote.begin_switch(
-            holder, s.watchdog_s, previous=sw.plan.boot_default, lease_s=lease_s,
-            run_id=str(holder["run"]), toplevel=sw.toplevel,
-            failed_units=str(SystemdFailedUnits().command()),
-        ))  # fmt: skip
+        ok, out = sw.remote(
+            remote.begin_switch(
+                holder,
+                s.watchdog_s,
+                previous=sw.plan.boot_default,
+                lease_s=lease_s,
+                run_id=str(holder["run"]),
+                toplevel=sw.toplevel,
+                failed_units=str(SystemdFailedUnits().command()),
+            )
+        )
     begun = split_keyed(out.splitlines())
     if not ok or "LOCKED-BY-US" not in begun.get("lock", []):
         _fail(sw, _lock_message(out))
@@ -313,16 +340,23 @@ def _finish(sw: Switch, holder: dict[str, Any], verdict: Verdict) -> None:
     rec = run_context(sw.state).recorder
     ended = datetime.now(timezone.utc).isoformat(timespec="seconds")
     entry = {
-        "run": holder["run"], "revision": sw.revision, "toplevel": sw.toplevel,
-        "previous": sw.before, "deployer": holder["who"], "started": holder["since"],
-        "ended": ended, "result": verdict.status.value, "reason": verdict.reason or None,
-    }  # fmt: skip
+        "run": holder["run"],
+        "revision": sw.revision,
+        "toplevel": sw.toplevel,
+        "previous": sw.before,
+        "deployer": holder["who"],
+        "started": holder["since"],
+        "ended": ended,
+        "result": verdict.status.value,
+        "reason": verdict.reason or None,
+    }
     system = probe.command([SYSTEM.part()])
     with sw.phase("finish"):
         _ok, lines = sw.remote(f"{remote.finish(entry, str(holder['run']))}; {system}")
     after = NixosSystem().process(lines.splitlines())
-    status, reason = observed_outcome(verdict.status, verdict.reason, after, sw.toplevel,
-                                      sw.plan.boot_default)  # fmt: skip
+    status, reason = observed_outcome(
+        verdict.status, verdict.reason, after, sw.toplevel, sw.plan.boot_default
+    )
     if sw.reading is not None and status is HostStatus.SWITCHED:
         with sw.phase("read"):
             read_ok, read = sw.reading.get()
@@ -332,8 +366,14 @@ def _finish(sw: Switch, holder: dict[str, Any], verdict: Verdict) -> None:
     elif sw.reading is not None:
         sw.reading.kill()
     known = after if isinstance(after, SystemState) else SystemState()
-    outcome = HostOutcome(status, before=sw.before, after=known.current, generation=known.generation,
-                          revision=sw.revision, error=reason or None)  # fmt: skip
+    outcome = HostOutcome(
+        status,
+        before=sw.before,
+        after=known.current,
+        generation=known.generation,
+        revision=sw.revision,
+        error=reason or None,
+    )
     outcome.details["reboot_needed"] = known.reboot_needed
     outcome.details["phases"] = sw.phases
     if status is HostStatus.SWITCHED and known.reboot_needed:
@@ -403,15 +443,21 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     # This run's verify reads the data layer now that the generation is persisted, while the
     # last step (journal, release, what the host runs and boots) goes on beside it.
     declared = Declared.from_json(sw.plan.declared)
-    ctx = Context(host=sw.host.name, now=datetime.now(timezone.utc),
-                  flake_checkout=settings.flake_checkout)  # fmt: skip
+    ctx = Context(
+        host=sw.host.name, now=datetime.now(timezone.utc), flake_checkout=settings.flake_checkout
+    )
     script = data_layer_script(declared, ctx)
     sw.reading = gevent.spawn(sw.remote, script)
     return HostStatus.SWITCHED, ""
 
 
-def observed_outcome(status: HostStatus, reason: str, after: SystemState | Unknown, toplevel: str,
-                     previous: str | None) -> tuple[HostStatus, str]:  # fmt: skip
+def observed_outcome(
+    status: HostStatus,
+    reason: str,
+    after: SystemState | Unknown,
+    toplevel: str,
+    previous: str | None,
+) -> tuple[HostStatus, str]:
     """The outcome as the host shows it afterwards: ``switched`` only if it runs *and* boots
     ``toplevel``, ``rolled-back`` only if it runs and boots ``previous``; anything else is
     ``failed``, naming both.

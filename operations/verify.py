@@ -45,9 +45,13 @@ def data_layer_script(declared: Declared, ctx: Context) -> str:
 
 
 def _verify_step(
-    state: State, host: Host, declared: Mapping[str, Any], settings: HostSettings,
-    toplevel: str | None, revision: str | None,
-) -> bool:  # fmt: skip
+    state: State,
+    host: Host,
+    declared: Mapping[str, Any],
+    settings: HostSettings,
+    toplevel: str | None,
+    revision: str | None,
+) -> bool:
     """Read the facts now (after any activation), run every check, record and log the findings."""
     ctx = settings.check_context(datetime.now(timezone.utc), toplevel, revision)
     decl = Declared.from_json(declared)
@@ -58,8 +62,11 @@ def _verify_step(
     for check in result.checks:
         if not check.ok:
             log = logger.error if check.severity is Severity.ERROR else logger.warning
-            host.log_styled(f"{check.severity.value}: {check.id}: {check.message}",
-                            fg="red" if log is logger.error else "yellow", log_func=log)  # fmt: skip
+            host.log_styled(
+                f"{check.severity.value}: {check.id}: {check.message}",
+                fg="red" if log is logger.error else "yellow",
+                log_func=log,
+            )
     return result.ok
 
 
@@ -107,8 +114,14 @@ class GateResult:
     current: str | None = None
 
 
-def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Iterable[str],
-         timeout_s: float, settle_s: float = 0) -> GateResult:  # fmt: skip
+def gate(
+    ssh_argv: list[str],
+    declared: Declared,
+    context: Context,
+    gates: Iterable[str],
+    timeout_s: float,
+    settle_s: float = 0,
+) -> GateResult:
     """Run the gate checks over a new SSH connection (not pyinfra's, which outlives an sshd that
     no longer accepts connections). Retries until ``timeout_s``, as the network may be
     restarting. Then it watches for ``settle_s``: it reads again every 2 s, so a unit that
@@ -123,8 +136,9 @@ def gate(ssh_argv: list[str], declared: Declared, context: Context, gates: Itera
     def judged(result: process.Result) -> GateResult:
         observed = areas.observe(result.stdout.splitlines())
         checks = verify(declared, observed, context, only=ids).checks
-        failed = tuple(f"{c.id}: {c.message}" for c in checks
-                       if not c.ok and c.severity is Severity.ERROR)  # fmt: skip
+        failed = tuple(
+            f"{c.id}: {c.message}" for c in checks if not c.ok and c.severity is Severity.ERROR
+        )
         system = observed[SYSTEM]
         return GateResult(True, failed, None if isinstance(system, Unknown) else system.current)
 

@@ -262,8 +262,13 @@ def clean(s: Subjects) -> Check | None:
             )
         elif got.dirty:
             files = ", ".join(d.split(maxsplit=1)[-1] for d in got.dirty[:3])
-            problems.append(Problem(name, f"notebook {name} has uncommitted changes ({files}); run nb sync",
-                                    Severity.WARN))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"notebook {name} has uncommitted changes ({files}); run nb sync",
+                    Severity.WARN,
+                )
+            )
     return verdict("nb.clean", problems, "notebooks are committed", details, Severity.WARN)
 
 
@@ -278,17 +283,23 @@ def pushed(s: Subjects) -> Check | None:
     for name, got in _pairs(s, "nb.pushed", problems):
         if got is None or not got.exists or not got.is_git:
             continue
-        details[name] = {"ahead": got.ahead, "behind": got.behind, "upstream": got.has_upstream,
-                         "last_fetch": got.last_fetch}  # fmt: skip
+        details[name] = {
+            "ahead": got.ahead,
+            "behind": got.behind,
+            "upstream": got.has_upstream,
+            "last_fetch": got.last_fetch,
+        }
         if got.ahead:
             since = datetime.fromtimestamp(got.oldest_unpushed or now.timestamp(), timezone.utc)
             late = now - since > s.context.nb_push_grace
-            problems.append(Problem(
-                name,
-                f"notebook {name} has {got.ahead} unpushed commits since {since:%Y-%m-%d %H:%M}Z; "
-                f"run nb sync (is {got.remote or 'the remote'} reachable?)",
-                Severity.ERROR if late else Severity.WARN,
-            ))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"notebook {name} has {got.ahead} unpushed commits since {since:%Y-%m-%d %H:%M}Z; "
+                    f"run nb sync (is {got.remote or 'the remote'} reachable?)",
+                    Severity.ERROR if late else Severity.WARN,
+                )
+            )
     return verdict("nb.pushed", problems, "notebooks are pushed", details)
 
 
@@ -308,12 +319,22 @@ def conflicts(s: Subjects) -> Check | None:
         }
         if got.markers:
             files = sorted({m.split(":", 1)[0] for m in got.markers})
-            problems.append(Problem(name, f"notebook {name} has committed conflict markers in "
-                                          f"{', '.join(files)}; resolve them with nb edit"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"notebook {name} has committed conflict markers in "
+                    f"{', '.join(files)}; resolve them with nb edit",
+                )
+            )
         if got.conflicted_copies:
-            problems.append(Problem(name, f"notebook {name} has conflicted copies "
-                                          f"({got.conflicted_copies[0].lstrip('./')}); keep one version "
-                                          "and delete the other"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"notebook {name} has conflicted copies "
+                    f"({got.conflicted_copies[0].lstrip('./')}); keep one version "
+                    "and delete the other",
+                )
+            )
     return verdict("nb.conflicts", problems, "no conflicts in notebooks", details)
 
 
@@ -326,8 +347,13 @@ def metrics(s: Subjects) -> list[Metric]:
     for name, decl in sorted(s.declared[AREA].items()):
         book = books.get(decl.path)
         if book and book.exists and not ({"ahead_behind", "unpushed"} & set(book.unread)):
-            out.append(Metric("nixfleet_notebook_unpushed_commits",
-                              {"host": s.context.host, "notebook": name}, float(book.ahead)))  # fmt: skip
+            out.append(
+                Metric(
+                    "nixfleet_notebook_unpushed_commits",
+                    {"host": s.context.host, "notebook": name},
+                    float(book.ahead),
+                )
+            )
     return out
 
 

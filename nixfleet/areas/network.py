@@ -143,8 +143,10 @@ def declare(data: Any) -> Ports:
     frozenset({443, 22})
     """
     data = data or {}
-    return Ports(frozenset(int(p) for p in data.get("tcp") or ()),
-                 frozenset(int(p) for p in data.get("udp") or ()))  # fmt: skip
+    return Ports(
+        frozenset(int(p) for p in data.get("tcp") or ()),
+        frozenset(int(p) for p in data.get("udp") or ()),
+    )
 
 
 class Listeners(Reading[tuple[Listener, ...]]):
@@ -175,10 +177,14 @@ def exposed_ports(s: Subjects) -> Check:
         seen.append(f"{sock.port}/{sock.proto} {sock.address} {sock.process}".strip())
         if sock.port not in declared[sock.proto]:
             who = f"{sock.process} (pid {sock.pid})" if sock.process else "an unknown process"
-            problems.append(Problem(f"{sock.port}/{sock.proto}",
-                                    f"{sock.port}/{sock.proto} is open on {sock.address} by {who} but not "
-                                    f"declared (networking.firewall.allowed{sock.proto.upper()}Ports); stop "
-                                    "it or declare it"))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"{sock.port}/{sock.proto}",
+                    f"{sock.port}/{sock.proto} is open on {sock.address} by {who} but not "
+                    f"declared (networking.firewall.allowed{sock.proto.upper()}Ports); stop "
+                    "it or declare it",
+                )
+            )
     details = {
         "listening": seen,
         "declared_tcp": sorted(declared["tcp"]),

@@ -129,17 +129,21 @@ def current_system(s: Subjects) -> Check:
     if not system.current:
         problems.append(Problem("system", "no NixOS system is active; deploy the host"))
     elif want and system.current != want:
-        problems.append(Problem(
-            "system",
-            f"runs {_name(system.current)} but the flake declares {_name(want)}; deploy it "
-            f"({s.context.deploy_hint} --limit {s.context.host})",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                "system",
+                f"runs {_name(system.current)} but the flake declares {_name(want)}; deploy it "
+                f"({s.context.deploy_hint} --limit {s.context.host})",
+            )
+        )
     elif s.context.expect_boot_default and system.profile and system.current != system.profile:
-        problems.append(Problem(
-            "boot",
-            f"runs {_name(system.current)} but boots {_name(system.profile)}; switch to the boot "
-            "default or roll the profile back",
-        ))  # fmt: skip
+        problems.append(
+            Problem(
+                "boot",
+                f"runs {_name(system.current)} but boots {_name(system.profile)}; switch to the boot "
+                "default or roll the profile back",
+            )
+        )
     return verdict("nixos.current-system", problems, f"runs {_name(system.current)}", details)
 
 
@@ -153,18 +157,34 @@ def revision(s: Subjects) -> Check | None:
         return bad
     assert not isinstance(checkout, Unknown)
     running = None if isinstance(system, Unknown) else system.revision
-    details = {"checkout": path, "flake": want, "host": checkout.get("revision"),
-               "running": running}  # fmt: skip
+    details = {
+        "checkout": path,
+        "flake": want,
+        "host": checkout.get("revision"),
+        "running": running,
+    }
     problems = []
     if checkout.get("state") != "git":
-        problems.append(Problem(path, f"{path} holds no flake checkout ({checkout.get('state')}); deploy the host",
-                                Severity.WARN))  # fmt: skip
+        problems.append(
+            Problem(
+                path,
+                f"{path} holds no flake checkout ({checkout.get('state')}); deploy the host",
+                Severity.WARN,
+            )
+        )
     elif checkout.get("revision") != want:
-        problems.append(Problem(path, f"{path} is at {str(checkout.get('revision'))[:12]}, the flake at "
-                                      f"{want[:12]}; deploy the host", Severity.WARN))  # fmt: skip
+        problems.append(
+            Problem(
+                path,
+                f"{path} is at {str(checkout.get('revision'))[:12]}, the flake at "
+                f"{want[:12]}; deploy the host",
+                Severity.WARN,
+            )
+        )
     elif checkout.get("dirty") == "yes":
-        problems.append(Problem(path, f"{path} has local edits; commit them to the flake repo",
-                                Severity.WARN))  # fmt: skip
+        problems.append(
+            Problem(path, f"{path} has local edits; commit them to the flake repo", Severity.WARN)
+        )
     return verdict("nixos.revision", problems, f"{path} is at {want[:12]}", details, Severity.WARN)
 
 

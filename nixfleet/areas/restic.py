@@ -79,8 +79,14 @@ def classify(returncode: int, stderr: str) -> str:
         return "no-password-file"
     if returncode == 10 or "is there a repository at the following location" in text:
         return "missing-repository"
-    unreachable = ("unable to start the sftp session", "connection refused", "no route to host",
-                   "connection timed out", "could not resolve", "network is unreachable")  # fmt: skip
+    unreachable = (
+        "unable to start the sftp session",
+        "connection refused",
+        "no route to host",
+        "connection timed out",
+        "could not resolve",
+        "network is unreachable",
+    )
     if returncode == 124 or any(u in text for u in unreachable):
         return "unreachable"
     return "error"
@@ -136,11 +142,18 @@ def parse_job(name: str, rec: Records) -> ResticJob:
                 unread = unread or f"restic cat lock {lock_id}: {why}"
             continue
         row = json.loads(read.text)
-        locks.append(Lock(_time(row["time"]), str(row.get("hostname", "")),
-                          int(row.get("pid", 0)), bool(row.get("exclusive", False)),
-                          lrec.first("alive") or "unknown"))  # fmt: skip
-    return base(state="ok", latest=newest, snapshots=made, locks=tuple(locks),
-                locks_unread=redact(unread))  # fmt: skip
+        locks.append(
+            Lock(
+                _time(row["time"]),
+                str(row.get("hostname", "")),
+                int(row.get("pid", 0)),
+                bool(row.get("exclusive", False)),
+                lrec.first("alive") or "unknown",
+            )
+        )
+    return base(
+        state="ok", latest=newest, snapshots=made, locks=tuple(locks), locks_unread=redact(unread)
+    )
 
 
 def newest_covering(job: ResticJob, paths: tuple[str, ...]) -> Snapshot | None:
@@ -209,7 +222,7 @@ def declare(data: Any) -> dict[str, DeclaredJob]:
             j.get("passwordFile"),
             j.get("timerConfig"),
             tuple(j.get("pruneOpts") or ()),
-        )  # fmt: skip
+        )
         for n, j in (data or {}).items()
     }
 
@@ -267,13 +280,22 @@ def timer(s: Subjects) -> Check | None:
         t = timers.get(job.timer_unit)
         status = units.get(job.timer_unit)
         active = status.active_state if status else ""
-        details[name] = {"unit": job.timer_unit, "active": active,
-                         "next_us": t.next_us if t else None, "last_us": t.last_us if t else None}  # fmt: skip
+        details[name] = {
+            "unit": job.timer_unit,
+            "active": active,
+            "next_us": t.next_us if t else None,
+            "last_us": t.last_us if t else None,
+        }
         if t is None or (status and status.load_state != "loaded"):
             problems.append(Problem(name, f"{job.timer_unit} is not loaded; deploy the host"))
         elif (status and active != "active") or (t.next_us is None and not _triggered(status)):
-            problems.append(Problem(name, f"{job.timer_unit} is {active or 'not scheduled'}; "
-                                          f"start it: systemctl start {job.timer_unit}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"{job.timer_unit} is {active or 'not scheduled'}; "
+                    f"start it: systemctl start {job.timer_unit}",
+                )
+            )
     return verdict("restic.timer", problems, "backup timers are scheduled", details)
 
 
@@ -310,11 +332,21 @@ def last_run(s: Subjects) -> Check | None:
         if unit is None:
             problems.append(Problem(name, f"{job.service} is not on the host; deploy it"))
             continue
-        details[name] = {"result": unit.result, "active": unit.active_state, "status": unit.exec_main_status,
-                         "started": unit.exec_main_start, "exited": unit.exec_main_exit}  # fmt: skip
+        details[name] = {
+            "result": unit.result,
+            "active": unit.active_state,
+            "status": unit.exec_main_status,
+            "started": unit.exec_main_start,
+            "exited": unit.exec_main_exit,
+        }
         if unit.active_state == "failed" or unit.result not in ("success", ""):
-            problems.append(Problem(name, f"{job.service} failed ({unit.result}, status "
-                                          f"{unit.exec_main_status}); see journalctl -u {job.service}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"{job.service} failed ({unit.result}, status "
+                    f"{unit.exec_main_status}); see journalctl -u {job.service}",
+                )
+            )
     return verdict("restic.last-run", problems, "the last backups succeeded", details)
 
 
@@ -344,29 +376,54 @@ def snapshot_age(s: Subjects) -> Check | None:
             details[name]["pending"] = True
             continue  # `initialize = true` makes the first run create the repository
         if got.state != "ok":
-            fix = STATES.get(got.state, STATES["error"]).format(repo=got.repository, pwf=got.password_file,
-                                                             error=got.error)  # fmt: skip
+            fix = STATES.get(got.state, STATES["error"]).format(
+                repo=got.repository, pwf=got.password_file, error=got.error
+            )
             problems.append(Problem(name, f"backup {name}: {fix}"))
             continue
         if latest is None and got.latest is not None:
-            problems.append(Problem(name, f"backup {name}: no snapshot by this host holds all of "
-                                          f"{', '.join(job.paths)}; the newest holds only "
-                                          f"{', '.join(got.latest.paths)} (is a path missing?); see "
-                                          f"journalctl -u {job.service}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"backup {name}: no snapshot by this host holds all of "
+                    f"{', '.join(job.paths)}; the newest holds only "
+                    f"{', '.join(got.latest.paths)} (is a path missing?); see "
+                    f"journalctl -u {job.service}",
+                )
+            )
             continue
         if latest is None:
-            problems.append(Problem(name, f"backup {name} has run but its repository has no snapshot "
-                                          f"by this host; see journalctl -u {job.service}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"backup {name} has run but its repository has no snapshot "
+                    f"by this host; see journalctl -u {job.service}",
+                )
+            )
             continue
         age = s.context.now - latest.time
-        details[name].update(latest=latest.time.isoformat(), age_s=round(age.total_seconds()),
-                             paths=list(latest.paths))  # fmt: skip
+        details[name].update(
+            latest=latest.time.isoformat(),
+            age_s=round(age.total_seconds()),
+            paths=list(latest.paths),
+        )
         if limit is None:
-            problems.append(Problem(name, f"cannot tell how often backup {name} runs; set "
-                                          f"backup_max_age for it in host data", Severity.WARN))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"cannot tell how often backup {name} runs; set "
+                    f"backup_max_age for it in host data",
+                    Severity.WARN,
+                )
+            )
         elif age > limit:
-            problems.append(Problem(name, f"the newest snapshot of {name} is {_ago(age)} old (limit "
-                                          f"{_ago(limit)}); check {job.service} and its timer"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"the newest snapshot of {name} is {_ago(age)} old (limit "
+                    f"{_ago(limit)}); check {job.service} and its timer",
+                )
+            )
     return verdict("restic.snapshot-age", problems, "snapshots are fresh", details)
 
 
@@ -388,22 +445,34 @@ def repo_locked(s: Subjects) -> Check | None:
         if got.state in ("missing-repository", "not-configured"):
             continue  # no repository: nothing can be locked (restic.snapshot-age reports it)
         if got.state != "ok":
-            problems.append(Problem(name, f"could not read the locks of {name}: the repository "
-                                          f"could not be read ({got.state}: {got.error or 'see restic.snapshot-age'})"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"could not read the locks of {name}: the repository "
+                    f"could not be read ({got.state}: {got.error or 'see restic.snapshot-age'})",
+                )
+            )
             continue
         if got.locks_unread:
             problems.append(
                 Problem(name, f"could not read the locks of {name}: {got.locks_unread}")
             )
             continue
-        details[name] = [{"since": lk.time.isoformat(), "host": lk.hostname, "pid": lk.pid,
-                          "alive": lk.alive} for lk in got.locks]  # fmt: skip
+        details[name] = [
+            {"since": lk.time.isoformat(), "host": lk.hostname, "pid": lk.pid, "alive": lk.alive}
+            for lk in got.locks
+        ]
         for lock in got.locks:
             stale = lock.alive == "no" or s.context.now - lock.time > STALE_LOCK
             if stale:
-                problems.append(Problem(name, f"the repository of {name} has a stale lock (pid {lock.pid} "
-                                              f"on {lock.hostname}, since {lock.time:%Y-%m-%d %H:%M}Z); "
-                                              "remove it with restic unlock"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        name,
+                        f"the repository of {name} has a stale lock (pid {lock.pid} "
+                        f"on {lock.hostname}, since {lock.time:%Y-%m-%d %H:%M}Z); "
+                        "remove it with restic unlock",
+                    )
+                )
     return verdict("restic.repo-locked", problems, "no stale locks", details)
 
 
@@ -422,8 +491,13 @@ def metrics(s: Subjects) -> list[Metric]:
         got = jobs.get(name)
         latest = newest_covering(got, job.paths) if got else None
         if latest:
-            out.append(Metric("nixfleet_backup_last_snapshot_timestamp_seconds",
-                              {"host": s.context.host, "job": name}, latest.time.timestamp()))  # fmt: skip
+            out.append(
+                Metric(
+                    "nixfleet_backup_last_snapshot_timestamp_seconds",
+                    {"host": s.context.host, "job": name},
+                    latest.time.timestamp(),
+                )
+            )
     return out
 
 

@@ -50,9 +50,12 @@ def parse_secret_files(records: Records) -> dict[str, SecretFile | Unknown]:
             files[path] = Unknown(f"stat {path}", (error or "no size recorded").strip())
             continue
         files[path] = SecretFile(
-            path, rec.first("owner") or "", rec.first("group") or "", rec.first("mode") or "",
+            path,
+            rec.first("owner") or "",
+            rec.first("group") or "",
+            rec.first("mode") or "",
             int(size),
-        )  # fmt: skip
+        )
     return files
 
 
@@ -123,10 +126,19 @@ def present(s: Subjects) -> Check | None:
             problems.append(Problem(name, f"secret {name}: {got}"))
         elif got is None or got.size == 0:
             state = "missing" if got is None else "empty"
-            problems.append(Problem(name, f"secret {name} is {state} at {want.path}; redeploy "
-                                          "(sops-nix installs secrets at activation)"))  # fmt: skip
-    return verdict("secrets.present", problems, f"{len(declared)} secrets present",
-                   {"declared": sorted(declared)})  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"secret {name} is {state} at {want.path}; redeploy "
+                    "(sops-nix installs secrets at activation)",
+                )
+            )
+    return verdict(
+        "secrets.present",
+        problems,
+        f"{len(declared)} secrets present",
+        {"declared": sorted(declared)},
+    )
 
 
 def mode(s: Subjects) -> Check | None:
@@ -149,8 +161,13 @@ def mode(s: Subjects) -> Check | None:
             want.owner,
             want.group,
         ):
-            problems.append(Problem(name, f"secret {name} is {got.mode} {got.owner}:{got.group}, declared "
-                                          f"{want.mode} {want.owner}:{want.group}; redeploy to reset it"))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"secret {name} is {got.mode} {got.owner}:{got.group}, declared "
+                    f"{want.mode} {want.owner}:{want.group}; redeploy to reset it",
+                )
+            )
     return verdict("secrets.mode", problems, "secrets have their declared owner and mode", details)
 
 

@@ -120,9 +120,17 @@ def parse_state(records: Records) -> SyncthingState:
     if state != "running":
         return SyncthingState(state, error=(records.first("error") or "").strip())
     unread: dict[str, str] = {}
-    api = {e: _api(records, f"api:{e}", unread, e) for e in
-           ("system/version", "system/status", "system/connections", "stats/device",
-            "config/folders", "config/devices")}  # fmt: skip
+    api = {
+        e: _api(records, f"api:{e}", unread, e)
+        for e in (
+            "system/version",
+            "system/status",
+            "system/connections",
+            "stats/device",
+            "config/folders",
+            "config/devices",
+        )
+    }
     per_folder: dict[str, dict[str, Any]] = {}
     folder_unread: dict[str, dict[str, str]] = {}
     for fid, rec in records.groups("folder"):
@@ -144,8 +152,14 @@ def parse_state(records: Records) -> SyncthingState:
     peers = {}
     for device, row in parse_connections(api.get("system/connections") or {}, my_id).items():
         seen = (stats.get(device) or {}).get("lastSeen")
-        peers[device] = Peer(device, names.get(device, ""), row["connected"], row["paused"],
-                             row["address"], None if seen in (None, NEVER) else seen)  # fmt: skip
+        peers[device] = Peer(
+            device,
+            names.get(device, ""),
+            row["connected"],
+            row["paused"],
+            row["address"],
+            None if seen in (None, NEVER) else seen,
+        )
     folders = {}
     for cfg in api.get("config/folders") or []:
         fid = cfg["id"]
@@ -229,7 +243,7 @@ def declare(st: Any) -> Declaration | None:
             tuple(f.get("devices") or ()),
             f.get("versioning"),
             f.get("maxConflicts"),
-        )  # fmt: skip
+        )
         for f in (st.get("folders") or {}).values()
     }
     devices = {n: d.get("id", "") for n, d in (st.get("devices") or {}).items()}
@@ -351,8 +365,13 @@ def peers_connected(s: Subjects) -> Check | None:
         details[name] = {"state": state, "last_seen": peer.last_seen if peer else None}
         if state != "connected":
             seen = f" (last seen {peer.last_seen})" if peer and peer.last_seen else " (never seen)"
-            problems.append(Problem(name, f"peer {name} is {state}{seen}; check that it is on and "
-                                          "runs Syncthing", Severity.WARN))  # fmt: skip
+            problems.append(
+                Problem(
+                    name,
+                    f"peer {name} is {state}{seen}; check that it is on and runs Syncthing",
+                    Severity.WARN,
+                )
+            )
     return verdict(
         "syncthing.peers-connected", problems, "all peers connected", details, Severity.WARN
     )
@@ -371,15 +390,26 @@ def folder_state(s: Subjects) -> Check | None:
     problems, details = [], {}
     for fid, got in _declared_folders(*live):
         if got is None:
-            problems.append(Problem(fid, f"folder {fid} is not configured in Syncthing; redeploy "
-                                         "(syncthing-init applies the declared folders)"))  # fmt: skip
+            problems.append(
+                Problem(
+                    fid,
+                    f"folder {fid} is not configured in Syncthing; redeploy "
+                    "(syncthing-init applies the declared folders)",
+                )
+            )
             continue
-        if missed := unread_problem(fid, f"the state of folder {fid}", got.unread,
-                                    ("status", "errors", "completion")):  # fmt: skip
+        if missed := unread_problem(
+            fid, f"the state of folder {fid}", got.unread, ("status", "errors", "completion")
+        ):
             problems.append(missed)
             continue
-        details[fid] = {"state": got.state, "paused": got.paused, "need_files": got.need_files,
-                        "errors": got.errors, "completion": got.completion}  # fmt: skip
+        details[fid] = {
+            "state": got.state,
+            "paused": got.paused,
+            "need_files": got.need_files,
+            "errors": got.errors,
+            "completion": got.completion,
+        }
         if got.paused:
             problems.append(Problem(fid, f"folder {fid} is paused; resume it in Syncthing"))
         elif got.state == "error" or got.error:
@@ -394,8 +424,13 @@ def folder_state(s: Subjects) -> Check | None:
                 Problem(fid, f"folder {fid} has {got.errors} file errors; see /rest/folder/errors")
             )
         elif got.need_files and got.state == "idle":
-            problems.append(Problem(fid, f"folder {fid} still needs {got.need_files} files; is a peer "
-                                         "with them online?", Severity.WARN))  # fmt: skip
+            problems.append(
+                Problem(
+                    fid,
+                    f"folder {fid} still needs {got.need_files} files; is a peer with them online?",
+                    Severity.WARN,
+                )
+            )
     return verdict("syncthing.folder-state", problems, "all folders in sync", details)
 
 
@@ -415,9 +450,14 @@ def conflicts(s: Subjects) -> Check | None:
         details[fid] = list(got.conflicts)
         if got.conflicts:
             first = got.conflicts[0].rsplit("/", 1)[-1]
-            problems.append(Problem(fid, f"{len(got.conflicts)} conflict copies in {fid} ({first}); "
-                                         "merge them into the original and delete the copies",
-                                    Severity.WARN))  # fmt: skip
+            problems.append(
+                Problem(
+                    fid,
+                    f"{len(got.conflicts)} conflict copies in {fid} ({first}); "
+                    "merge them into the original and delete the copies",
+                    Severity.WARN,
+                )
+            )
     return verdict("syncthing.conflicts", problems, "no conflict copies", details, Severity.WARN)
 
 
@@ -432,8 +472,13 @@ def max_conflicts(s: Subjects) -> Check | None:
             continue
         details[fid] = got.max_conflicts
         if got.max_conflicts == 0:
-            problems.append(Problem(fid, f"folder {fid} has maxConflicts=0: a conflicting edit is "
-                                         "silently deleted; set maxConflicts (e.g. 10)"))  # fmt: skip
+            problems.append(
+                Problem(
+                    fid,
+                    f"folder {fid} has maxConflicts=0: a conflicting edit is "
+                    "silently deleted; set maxConflicts (e.g. 10)",
+                )
+            )
     return verdict("syncthing.max-conflicts", problems, "conflict copies are kept", details)
 
 
@@ -447,7 +492,7 @@ def metrics(s: Subjects) -> list[Metric]:
             "nixfleet_sync_conflicts",
             {"host": s.context.host, "folder": fid},
             float(len(folder.conflicts)),
-        )  # fmt: skip
+        )
         for fid, folder in sorted(st.folders.items())
         if "conflicts" not in folder.unread and fid in declared.folders
     ]

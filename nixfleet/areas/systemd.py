@@ -45,9 +45,16 @@ class UnitStatus:
 
 
 SHOW_PROPERTIES = (
-    "Id", "LoadState", "ActiveState", "SubState", "Result", "ExecMainStatus",
-    "ExecMainStartTimestamp", "ExecMainExitTimestamp", "UnitFileState",
-)  # fmt: skip
+    "Id",
+    "LoadState",
+    "ActiveState",
+    "SubState",
+    "Result",
+    "ExecMainStatus",
+    "ExecMainStartTimestamp",
+    "ExecMainExitTimestamp",
+    "UnitFileState",
+)
 
 
 def parse_failed_units(output: list[str]) -> list[str]:

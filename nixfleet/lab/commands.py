@@ -50,9 +50,17 @@ def host_net_up(host: LabHost) -> list[Argv]:
 def host_boot(host: LabHost, host_dir: Path, boot_script: Path) -> Argv:
     """Boot the host's container in a private mount namespace (see ``lab/bin/host-boot``)."""
     return [
-        "unshare", "--mount", "--propagation", "private", "--",
-        str(boot_script), host.name, str(host_dir), host.netns, host.cgroup,
-    ]  # fmt: skip
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        str(boot_script),
+        host.name,
+        str(host_dir),
+        host.netns,
+        host.cgroup,
+    ]
 
 
 def keygen(path: Path, comment: str) -> Argv:

@@ -27,8 +27,18 @@ CGROUP_ROOTS = (
     Path("/sys/fs/cgroup/systemd"),
     Path("/sys/fs/cgroup"),
 )
-REQUIRED_TOOLS = ("ip", "unshare", "systemd-nspawn", "ssh", "ssh-keygen", "ssh-keyscan", "nix",
-                  "git", "syncthing", "restic")  # fmt: skip
+REQUIRED_TOOLS = (
+    "ip",
+    "unshare",
+    "systemd-nspawn",
+    "ssh",
+    "ssh-keygen",
+    "ssh-keyscan",
+    "nix",
+    "git",
+    "syncthing",
+    "restic",
+)
 BOOT_TIMEOUT_S = 60.0
 
 
@@ -142,8 +152,15 @@ def _host_secrets(paths: LabPaths, host: LabHost) -> str:
     material = d / "upper/var/lib/nixfleet-lab/sops"
     material.mkdir(parents=True, mode=0o700)
     identity = d / "syncthing-identity"
-    process.check(["syncthing", "generate", f"--home={identity}", "--no-default-folder",
-                   "--skip-port-probing"])  # fmt: skip
+    process.check(
+        [
+            "syncthing",
+            "generate",
+            f"--home={identity}",
+            "--no-default-folder",
+            "--skip-port-probing",
+        ]
+    )
     device_id = process.check(["syncthing", "-device-id", f"--home={identity}"]).stdout.strip()
     shutil.copy(identity / "cert.pem", material / "syncthing-cert")
     shutil.copy(identity / "key.pem", material / "syncthing-key")
@@ -201,8 +218,15 @@ def _make_flake(paths: LabPaths) -> None:
     """Copy the flake template into a fresh git repo: the lab's stand-in for the user's config."""
     shutil.copytree(FLAKE_TEMPLATE, paths.flake)
     shutil.copy(paths.hosts_json, paths.flake / "hosts.json")
-    git = ["git", "-C", str(paths.flake), "-c", "user.name=nixfleet lab",
-           "-c", "user.email=lab@nixfleet.invalid"]  # fmt: skip
+    git = [
+        "git",
+        "-C",
+        str(paths.flake),
+        "-c",
+        "user.name=nixfleet lab",
+        "-c",
+        "user.email=lab@nixfleet.invalid",
+    ]
     process.check([*git, "init", "-q", "-b", "main"])
     process.check([*git, "add", "-A"])
     process.check([*git, "commit", "-q", "-m", "lab: initial fleet configuration"])
