@@ -1,7 +1,7 @@
 """The controller's single spawn boundary: every local process nixfleet starts goes through here.
 
 It uses ``gevent.subprocess`` so that, inside pyinfra, one host's child process never blocks
-the others (see ../shared/notes/pyinfra.md §5). Outside pyinfra it behaves like ``subprocess``.
+the others (pyinfra runs each host in a gevent greenlet). Outside pyinfra it behaves like ``subprocess``.
 """
 
 from __future__ import annotations

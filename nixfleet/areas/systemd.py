@@ -40,7 +40,8 @@ class UnitStatus:
 
     @property
     def ever_ran(self) -> bool:
-        """``Result=success`` also describes a unit that never ran (facts.md §5)."""
+        """``Result=success`` also describes a unit that never ran (systemd.exec(5): Result is
+        "success" until a run fails), so whether it ran is told by ExecMainStartTimestamp."""
         return self.exec_main_start is not None
 
 

@@ -250,8 +250,8 @@ def stop_host(paths: LabPaths, name: str) -> None:
 
 
 def start_host(paths: LabPaths, name: str) -> None:
-    """Boot one stopped host again; it comes up on its boot-default generation (lab.md: the
-    overlay keeps its state, /run starts empty)."""
+    """Boot one stopped host again; it comes up on its boot-default generation (the
+    overlay keeps its state; /run starts empty, as after a reboot)."""
     host = _known_host(paths, name)
     d = paths.host_dir(host.name)
     process.spawn_detached(commands.host_boot(host, d, BOOT_SCRIPT), log=d / "console.log")
@@ -280,7 +280,8 @@ def down(paths: LabPaths, log: Callable[[str], None] = print) -> None:
 
 
 def _wait_links_gone(timeout_s: float = 5.0) -> None:
-    """The kernel removes a deleted namespace's veth peers asynchronously (lab.md §1): wait for
+    """The kernel removes a deleted namespace's veth peers asynchronously, after `ip netns del`
+    returns: wait for
     them, so that `down` leaves nothing and a following `up` can make them again."""
 
     def links() -> list[str]:

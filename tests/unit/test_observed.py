@@ -1,8 +1,8 @@
 """Parsing the facts' output, captured from the real tools in the lab (tests/data/README.md).
 
 Syncthing 1.19.2, restic 0.14.0, systemd 252, git 2.39, iproute2 6.1. The newer shapes that
-cannot be captured here (Syncthing 2.x connections, restic 0.17+ exit codes) are built from
-../shared/notes/facts.md and say so.
+cannot be captured here (Syncthing 2.x connections, restic 0.17+ exit codes) are built from the
+tools' documentation and say so.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def test_restic_stale_lock_has_a_dead_pid() -> None:
 
 
 def test_restic_017_exit_codes() -> None:
-    # restic ≥ 0.17 exit codes (facts.md §4): 10 no repository, 11 lock failed, 12 wrong password.
+    # restic ≥ 0.17 exit codes (restic's docs, "Exit status codes"): 10 no repository, 11 lock failed, 12 wrong password.
     assert classify(10, "Fatal: repository does not exist") == "missing-repository"
     assert classify(12, "Fatal: wrong password or no key found") == "wrong-password"
     assert classify(11, "Fatal: unable to create lock in backend") == "error"
@@ -216,7 +216,7 @@ def test_syncthing_not_running() -> None:
 
 
 def test_syncthing_2x_connections_shape() -> None:
-    # 2.x (facts.md §2): no entry for the local device; primary/secondary connections, with the
+    # 2.x (Syncthing's /rest/system/connections docs): no entry for the local device; primary/secondary connections, with the
     # top-level address mirrored for compatibility.
     data = {
         "connections": {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # switch-to-configuration for the nixfleet lab: a stand-in for NixOS's switch-to-configuration-ng.
-# It honours the same contract (anchors.md §3c):
+# It honours the same contract (nixpkgs pkgs/by-name/sw/switch-to-configuration-ng, and its
+# manual page):
 #   switch|test   stop removed units, run activate (/etc, users, secrets), point /run/current-system
 #                 here, daemon-reload, then restart changed units and start new ones;
 #   switch|boot   make this generation the boot default (the lab's bootloader entry);

@@ -1,5 +1,5 @@
 # services.restic.backups.<name> → restic-backups-<name>.{service,timer}, as NixOS's restic module
-# makes them (facts.md §1.1), plus OnFailure= so that a failed backup raises an alert.
+# makes them (nixos/modules/services/backup/restic.nix in nixpkgs), plus OnFailure= so that a failed backup raises an alert.
 { config, ... }:
 let
   backups = config.services.restic.backups or { };

@@ -1,4 +1,5 @@
-# services.syncthing → syncthing.service and syncthing-init.service (facts.md §1.2): the init unit
+# services.syncthing → syncthing.service and syncthing-init.service (nixpkgs'
+# nixos/modules/services/networking/syncthing.nix): the init unit
 # applies the declared devices, folders and options over the REST API, like NixOS's
 # merge-syncthing-config. Binaries come from the lab's /usr (there is no nixpkgs here).
 { config, ... }:
