@@ -6,7 +6,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from nixfleet.errors import NixfleetError
@@ -23,7 +23,7 @@ class SshTarget:
     >>> t.destination
     'root@10.250.0.11'
     >>> t.options()[:4]
-    ['-o', 'IdentitiesOnly=yes', '-i', '.lab/ssh/k']
+    ['-o', 'IdentitiesOnly=yes', '-o', 'IdentityFile=.lab/ssh/k']
     """
 
     host: str
@@ -80,19 +80,44 @@ class SshTarget:
     def destination(self) -> str:
         return f"{self.user}@{self.hostname}" if self.user else self.hostname
 
+    def settings(self) -> list[tuple[str, str]]:
+        """The ssh_config keywords that reach this host, in the order ssh reads them: the one
+        list that ``options`` (``-o`` flags) and ``config_block`` (an ssh_config ``Host``) write.
+
+        >>> SshTarget("nas", "10.0.0.5", port=2222).settings()[-1]
+        ('Port', '2222')
+        """
+        pairs: list[tuple[str, str]] = []
+        if self.key:
+            pairs += [("IdentitiesOnly", "yes"), ("IdentityFile", self.key)]
+        if self.known_hosts:
+            pairs.append(("UserKnownHostsFile", self.known_hosts))
+        pairs += [("StrictHostKeyChecking", self.strict), ("BatchMode", "yes")]
+        if self.port:
+            pairs.append(("Port", str(self.port)))
+        return pairs
+
     def options(self) -> list[str]:
         """ssh options (no destination), in the order ssh reads them."""
-        opts: list[str] = []
-        if self.config_file:
-            opts += ["-F", self.config_file]
-        if self.key:
-            opts += ["-o", "IdentitiesOnly=yes", "-i", self.key]
-        if self.known_hosts:
-            opts += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
-        opts += ["-o", f"StrictHostKeyChecking={self.strict}", "-o", "BatchMode=yes"]
-        if self.port:
-            opts += ["-p", str(self.port)]
+        opts = ["-F", self.config_file] if self.config_file else []
+        for keyword, value in self.settings():
+            opts += ["-o", f"{keyword}={value}"]
         return opts
+
+    def config_block(self, extra: Sequence[tuple[str, str]] = ()) -> str:
+        """This host as an ssh_config ``Host`` block, with ``extra`` keywords after its own.
+
+        >>> print(SshTarget("nas", "10.0.0.5", user="root").config_block([("ConnectTimeout", "5")]), end="")
+        Host nas
+          HostName 10.0.0.5
+          User root
+          StrictHostKeyChecking yes
+          BatchMode yes
+          ConnectTimeout 5
+        """
+        own = [("HostName", self.hostname)] + ([("User", self.user)] if self.user else [])
+        lines = [f"Host {self.host}"] + [f"  {k} {v}" for k, v in [*own, *self.settings(), *extra]]
+        return "\n".join(lines) + "\n"
 
     def fresh_argv(self, connect_timeout: int = 5) -> list[str]:
         """``ssh … host --``: a brand-new connection (no ControlMaster), to prove sshd accepts one."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from nixfleet.lab.topology import LabHost
+from nixfleet.ssh import SshTarget
 
 # Units this machine's image enables that a lab host must not run: they would reach for the
 # network (which the lab has none of), fight over the console, or start unrelated servers.
@@ -81,24 +82,20 @@ def known_hosts(host_keys: Mapping[LabHost, str]) -> str:
 
 
 def ssh_config(hosts: Iterable[LabHost], key: Path, known: Path, control_dir: Path) -> str:
-    """The controller's ``ssh_config``: one ``Host`` per lab host, strict host-key checking."""
-    blocks = []
-    for h in hosts:
-        blocks.append(
-            f"Host {h.name}\n"
-            f"  HostName {h.address}\n"
-            "  User root\n"
-            f"  IdentityFile {key}\n"
-            "  IdentitiesOnly yes\n"
-            f"  UserKnownHostsFile {known}\n"
-            "  StrictHostKeyChecking yes\n"
-            "  BatchMode yes\n"
-            "  ConnectTimeout 5\n"
-            "  ControlMaster auto\n"
-            f"  ControlPath {control_dir}/%C\n"
-            "  ControlPersist 60\n"
+    """The controller's ``ssh_config``: one ``Host`` per lab host, strict host-key checking,
+    written from the same keywords nixfleet passes ssh for any host (``SshTarget.settings``)."""
+    shared = [
+        ("ConnectTimeout", "5"),
+        ("ControlMaster", "auto"),
+        ("ControlPath", f"{control_dir}/%C"),
+        ("ControlPersist", "60"),
+    ]
+    return "\n".join(
+        SshTarget(h.name, h.address, "root", key=str(key), known_hosts=str(known)).config_block(
+            shared
         )
-    return "\n".join(blocks)
+        for h in hosts
+    )
 
 
 def host_ssh_client_config() -> str:

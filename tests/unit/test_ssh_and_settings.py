@@ -19,7 +19,7 @@ def test_lab_host_data_gives_strict_nix_sshopts(tmp_path: Path) -> None:
     )  # fmt: skip
     assert target.destination == "root@10.250.0.11"
     assert target.options() == [
-        "-o", "IdentitiesOnly=yes", "-i", str(key),
+        "-o", "IdentitiesOnly=yes", "-o", f"IdentityFile={key}",
         "-o", f"UserKnownHostsFile={known}",
         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
     ]  # fmt: skip
@@ -30,7 +30,7 @@ def test_strict_checking_is_the_default_and_port_is_kept() -> None:
     target = SshTarget.from_data("nas", {"ssh_port": 2222})
     assert target.destination == "nas"
     assert "StrictHostKeyChecking=yes" in target.options()
-    assert target.options()[-2:] == ["-p", "2222"]
+    assert target.options()[-2:] == ["-o", "Port=2222"]
 
 
 def test_pyinfra_off_means_no_checking() -> None:
