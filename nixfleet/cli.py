@@ -33,14 +33,18 @@ def main() -> None:
     """
 
 
-@main.command()
-@click.option(
+# Every command that reads the fleet takes its pyinfra inventory the same way.
+INVENTORY = click.option(
     "-i",
     "--inventory",
     default="inventory/home.py",
     show_default=True,
     help="The pyinfra inventory of the fleet.",
 )
+
+
+@main.command()
+@INVENTORY
 @click.option("--limit", multiple=True, help="A host or group to deploy (repeatable).")
 @click.option("--data", multiple=True, help="Override host data, as pyinfra's --data k=v.")
 @click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
@@ -76,13 +80,7 @@ def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbos
 
 
 @main.command()
-@click.option(
-    "-i",
-    "--inventory",
-    default="inventory/home.py",
-    show_default=True,
-    help="The pyinfra inventory of the fleet.",
-)
+@INVENTORY
 @click.option("--limit", multiple=True, help="A host or group to verify (repeatable).")
 @click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
 def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
@@ -110,13 +108,7 @@ def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
 
 
 @main.command()
-@click.option(
-    "-i",
-    "--inventory",
-    default="inventory/home.py",
-    show_default=True,
-    help="The pyinfra inventory of the fleet.",
-)
+@INVENTORY
 @click.option("--limit", multiple=True, help="A host name, glob or group (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan(inventory: str, limit: tuple[str, ...], as_json: bool) -> None:
@@ -145,7 +137,7 @@ def plan(inventory: str, limit: tuple[str, ...], as_json: bool) -> None:
 
 
 @main.command("check")
-@click.option("-i", "--inventory", default="inventory/home.py", show_default=True)
+@INVENTORY
 @click.option(
     "--flake",
     "flake_path",
@@ -176,7 +168,7 @@ def check_flake(inventory: str, flake_path: str | None) -> None:
 
 @main.command()
 @click.argument("host")
-@click.option("-i", "--inventory", default="inventory/home.py", show_default=True)
+@INVENTORY
 def unlock(host: str, inventory: str) -> None:
     """Release HOST's deploy lock, whoever holds it (a deploy that died), and journal it.
 
@@ -203,7 +195,7 @@ def unlock(host: str, inventory: str) -> None:
 
 
 @main.command("dry-run")
-@click.option("-i", "--inventory", default="inventory/home.py", show_default=True)
+@INVENTORY
 @click.option("--output", default=str(STATE_DIR / "dry-run.json"), show_default=True)
 def dry_run(inventory: str, output: str) -> None:
     """`pyinfra --dry --json INVENTORY deploys/all.py`: save the plan, print which hosts change."""
