@@ -155,10 +155,11 @@ class Recorder:
         self.verifications: dict[str, HostVerification] = {}
         self.textfile: Path | None = None
         self.interrupted: str | None = None
-        self.ssh_targets: dict[
-            str, SshTarget
-        ] = {}  # of the selected hosts, to tell why one is unreachable
+        # Of the selected hosts, to tell why one is unreachable.
+        self.ssh_targets: dict[str, SshTarget] = {}
         self._finished = False
+        # pyinfra has no event for "the run is over" (its callbacks end with each operation and
+        # host), and the report must be written also when no host was reached: so at exit.
         atexit.register(self.finish)
 
     def host_started(self, name: str) -> None:
