@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from nixfleet.lab.topology import BRIDGE, BRIDGE_ADDRESS, LabHost
@@ -66,6 +67,36 @@ def host_boot(host: LabHost, host_dir: Path, boot_script: Path) -> Argv:
 def keygen(path: Path, comment: str) -> Argv:
     """A new passphrase-less ed25519 key pair at ``path``."""
     return ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)]
+
+
+def age_keygen(path: Path) -> Argv:
+    """A new age identity at ``path`` (created 0600); its public key is printed on stderr."""
+    return ["age-keygen", "-o", str(path)]
+
+
+def age_recipient(path: Path) -> Argv:
+    """The public key (recipient) of the age identity at ``path``."""
+    return ["age-keygen", "-y", str(path)]
+
+
+def sops_encrypt(recipients: Iterable[str]) -> Argv:
+    """Encrypt JSON on stdin to ``recipients`` (age), as the YAML of a sops file on stdout.
+
+    >>> sops_encrypt(["age1a", "age1b"])[-2:]
+    ['age1a,age1b', '/dev/stdin']
+    """
+    return [
+        "sops",
+        "--disable-version-check",
+        "--encrypt",
+        "--input-type",
+        "json",
+        "--output-type",
+        "yaml",
+        "--age",
+        ",".join(recipients),
+        "/dev/stdin",
+    ]
 
 
 def keyscan(host: LabHost) -> Argv:

@@ -76,6 +76,30 @@ def masked_units(enabled: Iterable[str]) -> list[str]:
     return sorted(set(ALWAYS_MASKED) | {u for u in enabled if u not in KEPT_ENABLED})
 
 
+def sops_config(admin: str, hosts: Mapping[str, str]) -> str:
+    r"""The lab flake's ``.sops.yaml``: ``secrets.yaml`` is encrypted to the admin's age key and
+    every host's, as sops-nix setups name them (``sops updatekeys`` re-encrypts to these).
+
+    >>> print(sops_config("age1admin", {"nas": "age1nas"}), end="")
+    keys:
+      - &admin age1admin
+      - &nas age1nas
+    creation_rules:
+      - path_regex: secrets\.yaml$
+        key_groups:
+          - age:
+              - *admin
+              - *nas
+    """
+    anchors = {"admin": admin, **hosts}
+    keys = "".join(f"  - &{name} {key}\n" for name, key in anchors.items())
+    refs = "".join(f"          - *{name}\n" for name in anchors)
+    return (
+        f"keys:\n{keys}creation_rules:\n  - path_regex: secrets\\.yaml$\n"
+        f"    key_groups:\n      - age:\n{refs}"
+    )
+
+
 def known_hosts(host_keys: Mapping[LabHost, str]) -> str:
     """A known_hosts file naming each host by name and address, for strict checking."""
     return "".join(f"{h.name},{h.address} {key.strip()}\n" for h, key in host_keys.items())

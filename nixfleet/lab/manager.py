@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import signal
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from nixfleet import process
@@ -79,13 +81,13 @@ def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) ->
         sub.mkdir(parents=True, exist_ok=True)
     process.check(commands.keygen(paths.key, "nixfleet-lab-controller"))
     parallel(lambda h: _prepare_host(paths, h), hosts)
-    device_ids = dict(
+    made = dict(
         zip(
-            (h.name for h in hosts),
-            parallel(lambda h: _host_secrets(paths, h), hosts),
-            strict=False,
+            (h.name for h in hosts), parallel(lambda h: _host_secrets(paths, h), hosts), strict=True
         )
     )
+    device_ids = {name: m.device_id for name, m in made.items()}
+    sops_files = _encrypt_secrets(paths, made)
     _write_shared_host_files(paths, hosts)
 
     for argv in commands.bridge_up():
@@ -103,7 +105,7 @@ def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) ->
     )
     save_hosts(paths.hosts_json, hosts, {n: {"syncthing_id": i} for n, i in device_ids.items()})
     parallel(lambda h: _wait_running(paths, h, host_keys[h]), hosts)
-    _make_flake(paths)
+    _make_flake(paths, sops_files)
     log(f"lab up: {len(hosts)} hosts running in {time.monotonic() - start:.1f} s")
     return hosts
 
@@ -142,15 +144,26 @@ def _enabled_units() -> list[str]:
     return sorted({p.name for p in wants})
 
 
-def _host_secrets(paths: LabPaths, host: LabHost) -> str:
-    """Give the host its secret material; return its Syncthing device ID.
+@dataclass(frozen=True)
+class HostSecrets:
+    """What ``lab up`` made for one host's secrets: its values (kept only in memory, until they
+    are encrypted), the public key of its age identity, and its Syncthing device ID."""
 
-    This stands in for sops-nix: the real material would be decrypted on the host from the
-    flake's encrypted file. Here it is made on the host's disk only, never in the flake or store.
-    """
+    values: dict[str, str]
+    recipient: str
+    device_id: str
+
+
+def _host_secrets(paths: LabPaths, host: LabHost) -> HostSecrets:
+    """Make one host's secrets and its age identity, as an admin setting up sops-nix would. The
+    identity stays on the host's disk only (``/var/lib/sops-nix/key.txt``, as sops-nix's
+    ``sops.age.keyFile``); the values go into the fleet's encrypted ``secrets.yaml``, which the
+    host decrypts at activation. No plaintext secret is written to the host's disk."""
     d = paths.host_dir(host.name)
-    material = d / "upper/var/lib/nixfleet-lab/sops"
-    material.mkdir(parents=True, mode=0o700)
+    keys = d / "upper/var/lib/sops-nix"
+    keys.mkdir(parents=True, mode=0o700)
+    process.check(commands.age_keygen(keys / "key.txt"))
+    recipient = process.check(commands.age_recipient(keys / "key.txt")).stdout.strip()
     identity = d / "syncthing-identity"
     process.check(
         [
@@ -162,14 +175,28 @@ def _host_secrets(paths: LabPaths, host: LabHost) -> str:
         ]
     )
     device_id = process.check(["syncthing", "-device-id", f"--home={identity}"]).stdout.strip()
-    shutil.copy(identity / "cert.pem", material / "syncthing-cert")
-    shutil.copy(identity / "key.pem", material / "syncthing-key")
-    (material / "restic-password").write_text(secrets.token_urlsafe(24) + "\n")
-    shutil.copy(d / "root/.ssh/id_ed25519", material / "nb-ssh-key")
-    for f in material.iterdir():
-        f.chmod(0o400)
+    values = {
+        "syncthing-cert": (identity / "cert.pem").read_text(),
+        "syncthing-key": (identity / "key.pem").read_text(),
+        "restic-password": secrets.token_urlsafe(24) + "\n",
+        "nb-ssh-key": (d / "root/.ssh/id_ed25519").read_text(),
+    }
     shutil.rmtree(identity)
-    return device_id
+    return HostSecrets(values, recipient, device_id)
+
+
+def _encrypt_secrets(paths: LabPaths, made: Mapping[str, HostSecrets]) -> dict[str, str]:
+    """The fleet's ``secrets.yaml`` (each host's values under its name), encrypted with sops to
+    an admin key (kept in ``.lab/age/``) and every host's key, and the ``.sops.yaml`` that
+    names those recipients: the two files the lab flake commits."""
+    admin = paths.root / "age" / "admin.key"
+    admin.parent.mkdir(mode=0o700, exist_ok=True)
+    process.check(commands.age_keygen(admin))
+    admin_key = process.check(commands.age_recipient(admin)).stdout.strip()
+    hosts = {name: m.recipient for name, m in made.items()}
+    plaintext = json.dumps({name: m.values for name, m in made.items()})
+    encrypted = process.check(commands.sops_encrypt([admin_key, *hosts.values()]), input=plaintext)
+    return {"secrets.yaml": encrypted.stdout, ".sops.yaml": files.sops_config(admin_key, hosts)}
 
 
 def _write_shared_host_files(paths: LabPaths, hosts: list[LabHost]) -> None:
@@ -214,10 +241,13 @@ def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
         )
 
 
-def _make_flake(paths: LabPaths) -> None:
-    """Copy the flake template into a fresh git repo: the lab's stand-in for the user's config."""
+def _make_flake(paths: LabPaths, extra: Mapping[str, str]) -> None:
+    """Copy the flake template into a fresh git repo, with ``extra`` files (its sops files): the
+    lab's stand-in for the user's config."""
     shutil.copytree(FLAKE_TEMPLATE, paths.flake)
     shutil.copy(paths.hosts_json, paths.flake / "hosts.json")
+    for name, text in extra.items():
+        (paths.flake / name).write_text(text)
     git = [
         "git",
         "-C",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -39,10 +41,22 @@ def test_host_keys_are_checked_strictly(lab: Lab) -> None:
     wrong = lab.paths.root / "wrong_known_hosts"
     wrong.write_text("10.250.0.15 " + lab.ssh("desktop", "cat /etc/ssh/ssh_host_ed25519_key.pub"))
     proc = subprocess.run(
-        ["ssh", "-F", str(lab.paths.ssh_config), "-o", f"UserKnownHostsFile={wrong}",
-         "-o", "ControlMaster=no", "-o", "ControlPath=none", "nas", "true"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            "ssh",
+            "-F",
+            str(lab.paths.ssh_config),
+            "-o",
+            f"UserKnownHostsFile={wrong}",
+            "-o",
+            "ControlMaster=no",
+            "-o",
+            "ControlPath=none",
+            "nas",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 255
     assert "Host key verification failed" in proc.stderr
 
@@ -62,3 +76,42 @@ def test_lab_up_is_idempotent_and_down_leaves_nothing(lab: Lab) -> None:
     for root in manager.CGROUP_ROOTS:
         assert not list(root.glob("nixfleet-lab.*"))
     manager.up(lab.paths)  # leave a lab for the tests that follow
+
+
+def test_secrets_are_sops_encrypted_and_decrypted_only_on_their_host(settled: Lab) -> None:
+    """As with sops-nix: the flake holds secrets.yaml encrypted to an admin key and each host's
+    age key; a host decrypts it at activation with its own key, into /run/secrets only."""
+    lab = settled
+    encrypted = lab.paths.flake / "secrets.yaml"
+    text = encrypted.read_text()
+    assert "ENC[AES256_GCM" in text and "PRIVATE KEY" not in text
+    sops_yaml = (lab.paths.flake / ".sops.yaml").read_text()
+    admin = lab.paths.root / "age" / "admin.key"
+    plain = json.loads(
+        subprocess.run(
+            [
+                "sops",
+                "--disable-version-check",
+                "--decrypt",
+                "--output-type",
+                "json",
+                str(encrypted),
+            ],
+            env={**os.environ, "SOPS_AGE_KEY_FILE": str(admin)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    for host in ("desktop", "server"):
+        password = plain[host]["restic-password"].strip()
+        assert lab.ssh(host, "cat /run/secrets/restic-password") == password
+        assert lab.ssh(host, "stat -c '%a %U' /var/lib/sops-nix/key.txt") == "600 root"
+        recipient = lab.ssh(host, "age-keygen -y /var/lib/sops-nix/key.txt")
+        assert recipient in sops_yaml and recipient in text
+        upper = lab.paths.host_dir(host) / "upper"  # the host's disk; /run is a tmpfs
+        on_disk = subprocess.run(
+            ["grep", "-rlF", password, str(upper)], capture_output=True, text=True
+        )
+        assert on_disk.returncode == 1 and on_disk.stdout == "", on_disk.stdout
+        assert not (upper / "var/lib/nixfleet-lab/sops").exists()

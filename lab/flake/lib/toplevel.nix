@@ -88,6 +88,8 @@ let
 
   users = mapAttrs (n: u: u) (config.users.users or { });
   secrets = config.sops.secrets or { };
+  # The encrypted file, by its store path (so it is in the closure, as with sops-nix).
+  sopsFile = let f = config.sops.defaultSopsFile or null; in if f == null then "" else "${f}";
   dirs = config.systemd.tmpfiles.directories or [ ];
   activate = concatStringsSep "\n" ([
     "#!/bin/sh"
@@ -103,8 +105,8 @@ let
     (attrNames users)
   ++ map (d: if builtins.isString d then "install -d ${d} || rc=1"
               else "install -d -o ${d.user} -g ${d.user} ${d.path} || rc=1") dirs
-  ++ [ "@out@/sw/bin/install-secrets ${concatStringsSep " " (map (s: let x = secrets.${s}; in
-        "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}") (attrNames secrets))} || rc=1" ]
+  ++ [ "@out@/sw/bin/install-secrets '${sopsFile}' '${config.sops.age.keyFile or ""}' ${concatStringsSep " " (map (s: let x = secrets.${s}; in
+        "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}:${x.key or "${hostName}/${s}"}") (attrNames secrets))} || rc=1" ]
   ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])
   ++ [ "exit $rc" ]);
   # The lab's stand-in for the kernel, initrd and modules: a store path of its own, shared by every

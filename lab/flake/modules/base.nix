@@ -1,7 +1,11 @@
-# Every lab host: identity, SSH, secrets material, and the backup-failure alert.
+# Every lab host: identity, SSH, its sops secrets file, and the backup-failure alert.
 { host, ... }:
 {
   networking.hostName = host.name;
+  # sops-nix: the fleet's encrypted secrets (made by `nixfleet lab up`, encrypted to an admin key
+  # and each host's age key). Each secret's `key` selects its value: this host's, by name.
+  sops.defaultSopsFile = if builtins.pathExists ../secrets.yaml then ../secrets.yaml else null;
+  sops.age.keyFile = "/var/lib/sops-nix/key.txt";
   networking.firewall.allowedTCPPorts = [ 22 ];
   services.openssh.enable = true;
 
