@@ -1,10 +1,16 @@
-"""The user's fleet. Edit the addresses and keys; the names must match the flake's
-``nixosConfigurations``. Settings shared by every host (flake path, action) are in
-group_data/all.py and group_data/home.py.
+"""The user's fleet, from fleet.nix (its hosts, addresses and roles). Edit fleet.nix to add or
+change a machine; this file only adds how to reach and build each one. Settings shared by every
+host (flake path, action) are in group_data/all.py and group_data/home.py.
 
     pyinfra inventory/home.py deploys/all.py
     pyinfra inventory/home.py deploys/all.py --limit laptop
+
+Groups, by role: ``workstations`` (desktop, laptop) and ``servers`` (server, vps, nas).
 """
+
+from pathlib import Path
+
+from nixfleet import fleet
 
 _ssh = {
     "ssh_user": "root",
@@ -13,16 +19,13 @@ _ssh = {
     "ssh_strict_host_key_checking": "yes",
 }
 
-workstations = [
-    ("desktop", {**_ssh, "ssh_hostname": "desktop.lan"}),
-    ("laptop", {**_ssh, "ssh_hostname": "laptop.lan"}),
-]
-servers = [
+# How to reach and build a host, where it is not the default: deploy settings, not fleet data.
+_deploy = {
     # The home server builds its own closure: it is faster than the controller.
-    ("server", {**_ssh, "ssh_hostname": "server.lan", "build_host": "root@server.lan"}),
-    (
-        "vps",
-        {**_ssh, "ssh_hostname": "vps.example.org", "ssh_user": "deploy", "use_remote_sudo": True},
-    ),
-    ("nas", {**_ssh, "ssh_hostname": "nas.lan"}),
-]
+    "server": {"build_host": "root@server.lan"},
+    "vps": {"ssh_user": "deploy", "use_remote_sudo": True},
+}
+
+_groups = fleet.groups(fleet.load(Path(__file__).resolve().parents[1] / "fleet.nix"), _ssh, _deploy)
+workstations = _groups.get("workstations", [])
+servers = _groups.get("servers", [])

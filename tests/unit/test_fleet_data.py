@@ -49,3 +49,39 @@ def test_settings_for_a_host_not_in_the_fleet_are_refused(tmp_path: Path) -> Non
     path.write_text(FLEET)
     with pytest.raises(NixfleetError, match="nas: has deploy settings but is not a host"):
         fleet.groups(fleet.load(path), {}, {"nas": {"ssh_port": 22}})
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_fleet_is_the_design_s() -> None:
+    data = fleet.load(REPO / "fleet.nix")
+    roles = {name: host["role"] for name, host in data["hosts"].items()}
+    assert roles == {"desktop": "workstation", "laptop": "workstation", "server": "server",
+                     "vps": "vps", "nas": "nas"}  # fmt: skip
+    exposing = {n for n, h in data["hosts"].items() if 443 in h["exposes"]["tcp"]}
+    assert exposing == {"server", "vps"}
+    assert all(
+        h["exposes"]["tcp"] in ([], [443]) and h["exposes"]["udp"] == []
+        for h in data["hosts"].values()
+    )
+    tiers = {j["tier"]: (j["schedule"], j["keep"]) for j in data["backups"].values()}
+    assert tiers == {2: ("daily", {"daily": 30}), 3: ("weekly", {"weekly": 13}),
+                     "state": ("daily", {"daily": 14})}  # fmt: skip
+    for name, job in data["backups"].items():  # 3-2-1: the device, the NAS, offsite
+        assert len(job["repositories"]) == 2 and "nas.lan" in job["repositories"][0], name
+    named = {h for j in data["backups"].values() for h in j["hosts"]}
+    named |= {h for b in data["notebooks"].values() for h in b["hosts"]}
+    named |= {h for f in data["syncthing"]["folders"].values() for h in f["hosts"]}
+    assert named <= set(data["hosts"])
+    assert all(data["hosts"]["vps"]["address"] in b["remote"] for b in data["notebooks"].values())
+
+
+def test_the_home_inventory_is_built_from_fleet_nix() -> None:
+    from nixfleet import fleet_inventory
+
+    hosts = dict(fleet_inventory.load(str(REPO / "inventory/home.py")))
+    data = fleet.load(REPO / "fleet.nix")
+    assert {n: d["ssh_hostname"] for n, d in hosts.items()} == {
+        n: h["address"] for n, h in data["hosts"].items()
+    }
