@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 from nixfleet.lab.topology import BRIDGE, BRIDGE_ADDRESS, LabHost
@@ -79,22 +78,26 @@ def age_recipient(path: Path) -> Argv:
     return ["age-keygen", "-y", str(path)]
 
 
-def sops_encrypt(recipients: Iterable[str]) -> Argv:
-    """Encrypt JSON on stdin to ``recipients`` (age), as the YAML of a sops file on stdout.
+def sops_encrypt(config: Path, name: str) -> Argv:
+    """Encrypt JSON on stdin as the sops file ``name``, to the recipients the creation rules in
+    ``config`` (a ``.sops.yaml``) give it; the YAML comes out on stdout. The config is named, so
+    no other ``.sops.yaml`` (the repository's own) is looked for.
 
-    >>> sops_encrypt(["age1a", "age1b"])[-2:]
-    ['age1a,age1b', '/dev/stdin']
+    >>> sops_encrypt(Path(".lab/flake/.sops.yaml"), "secrets.yaml")[2:6]
+    ['--config', '.lab/flake/.sops.yaml', '--filename-override', 'secrets.yaml']
     """
     return [
         "sops",
         "--disable-version-check",
+        "--config",
+        str(config),
+        "--filename-override",
+        name,
         "--encrypt",
         "--input-type",
         "json",
         "--output-type",
         "yaml",
-        "--age",
-        ",".join(recipients),
         "/dev/stdin",
     ]
 

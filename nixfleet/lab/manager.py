@@ -193,10 +193,12 @@ def _encrypt_secrets(paths: LabPaths, made: Mapping[str, HostSecrets]) -> dict[s
     admin.parent.mkdir(mode=0o700, exist_ok=True)
     process.check(commands.age_keygen(admin))
     admin_key = process.check(commands.age_recipient(admin)).stdout.strip()
-    hosts = {name: m.recipient for name, m in made.items()}
+    config = files.sops_config(admin_key, {name: m.recipient for name, m in made.items()})
+    rules = admin.parent / ".sops.yaml"  # the flake's own, until the flake exists
+    rules.write_text(config)
     plaintext = json.dumps({name: m.values for name, m in made.items()})
-    encrypted = process.check(commands.sops_encrypt([admin_key, *hosts.values()]), input=plaintext)
-    return {"secrets.yaml": encrypted.stdout, ".sops.yaml": files.sops_config(admin_key, hosts)}
+    encrypted = process.check(commands.sops_encrypt(rules, "secrets.yaml"), input=plaintext)
+    return {"secrets.yaml": encrypted.stdout, ".sops.yaml": config}
 
 
 def _write_shared_host_files(paths: LabPaths, hosts: list[LabHost]) -> None:

@@ -1,0 +1,6 @@
+# laptop: a workstation (notes, documents, backups of both).
+{ ... }:
+{
+  imports = [ ./hardware-configuration.nix ../../modules/nvim.nix ];
+  system.stateVersion = "25.11";
+}

@@ -1,0 +1,5 @@
+# Neovim as the editor, system-wide.
+{ ... }:
+{
+  programs.neovim = { enable = true; defaultEditor = true; vimAlias = true; };
+}
