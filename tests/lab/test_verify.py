@@ -17,6 +17,16 @@ def as_alice(command: str) -> str:
     return f"runuser -u alice -- sh -c '{command}'"
 
 
+def pause_nb_sync(lab: Lab, host: str) -> None:
+    """Stop the host's nb sync timer and wait out a sync already running: stopping a timer does
+    not stop the service it started, and a sync in flight would push what the test commits."""
+    lab.wait_for(
+        host,
+        "systemctl stop nb-sync-home.timer; systemctl is-active nb-sync-home.service",
+        "inactive",
+    )
+
+
 def test_a_settled_lab_verifies_clean_and_writes_every_report(settled: Lab) -> None:
     result = settled.settle()
     assert result.returncode == 0
@@ -89,7 +99,7 @@ def test_syncthing_stopped_on_the_laptop(clean_after: Lab) -> None:
 
 def test_a_local_notebook_commit_not_pushed(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("laptop", "systemctl stop nb-sync-home.timer")
+    pause_nb_sync(lab, "laptop")
     try:
         lab.ssh(
             "laptop",
@@ -107,9 +117,7 @@ def test_a_local_notebook_commit_not_pushed(clean_after: Lab) -> None:
 def test_conflict_markers_committed_in_a_note(clean_after: Lab) -> None:
     lab = clean_after
     marked = "<<<<<<< HEAD\\nmine\\n=======\\ntheirs\\n>>>>>>> 1234567 ([nb] Sync)\\n"
-    lab.ssh(
-        "laptop", "systemctl stop nb-sync-home.timer"
-    )  # or it pulls the markers too, as nb would
+    pause_nb_sync(lab, "laptop")  # or it pulls the markers too, as nb would
     try:
         lab.ssh("desktop", as_alice(f'cd {NB} && printf "{marked}" > merged.md && git add merged.md '
                                     "&& git commit -qm sync"))  # fmt: skip
