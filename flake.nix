@@ -24,7 +24,8 @@
     let
       fleet = import ./fleet.nix;
       host = hostName: nixpkgs.lib.nixosSystem {
-        specialArgs = { inherit fleet hostName; };
+        # fleetHost: what fleet.nix declares for this host (lib/fleet.nix), shared with the lab.
+        specialArgs = { inherit fleet hostName; fleetHost = import ./lib/fleet.nix { inherit fleet hostName; }; };
         modules = [
           ./hosts/${hostName}/configuration.nix
           ./modules

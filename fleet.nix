@@ -4,10 +4,13 @@
 # (`nix-instantiate --eval --strict --json fleet.nix`).
 #
 # Placeholders to replace on a real fleet: addresses, SSH keys, Syncthing device IDs (shown by
-# `syncthing -device-id` on each machine) and the offsite repository.
+# `syncthing -device-id` on each machine), notebook keys and the offsite repository.
+# `nixfleet host add` and `nixfleet host retire` edit this file; lib/fleet.nix works out what it
+# means for each host.
 let
-  nas = "sftp:restic@nas.lan:/srv/restic";
-  offsite = "rest:https://backup.example.net/fleet"; # PLACEHOLDER: an offsite restic server
+  # Syncthing between the LAN peers: sync (TCP and QUIC) and local discovery. Only the server
+  # and the vps expose 443 (Caddy) beyond that.
+  syncthingPorts = { tcp = [ 22000 ]; udp = [ 22000 21027 ]; };
 in
 {
   users.alice = {
@@ -22,27 +25,31 @@ in
       address = "desktop.lan";
       users = [ "alice" ];
       syncthingId = "PLACEHOLDER-DESKTOP";
-      exposes = { tcp = [ ]; udp = [ ]; };
+      notebookKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLACEHOLDERDESKTOPPLACEHOLDER00000 nb@desktop";
+      exposes = syncthingPorts;
     };
     laptop = {
       role = "workstation";
       address = "laptop.lan";
       users = [ "alice" ];
       syncthingId = "PLACEHOLDER-LAPTOP";
-      exposes = { tcp = [ ]; udp = [ ]; };
+      notebookKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLACEHOLDERLAPTOPPLACEHOLDER000000 nb@laptop";
+      exposes = syncthingPorts;
     };
     server = {
       role = "server"; # Immich, Jellyfin, behind Caddy
       address = "server.lan";
       users = [ "alice" ];
       syncthingId = "PLACEHOLDER-SERVER";
-      exposes = { tcp = [ 443 ]; udp = [ ]; };
+      notebookKey = null;
+      exposes = { tcp = [ 443 ] ++ syncthingPorts.tcp; udp = syncthingPorts.udp; };
     };
     vps = {
       role = "vps"; # Forgejo, behind Caddy; the notebooks' remote
       address = "vps.example.org";
       users = [ "alice" ];
       syncthingId = null;
+      notebookKey = null;
       exposes = { tcp = [ 443 ]; udp = [ ]; };
     };
     nas = {
@@ -50,6 +57,7 @@ in
       address = "nas.lan";
       users = [ ];
       syncthingId = null;
+      notebookKey = null;
       exposes = { tcp = [ ]; udp = [ ]; };
     };
   };
@@ -68,6 +76,12 @@ in
     hosts = [ "desktop" "laptop" "server" ];
   };
 
+  # Where restic keeps each host's copy of a job: <base>/<host>-<job>.
+  repositories = {
+    nas = "sftp:restic@nas.lan:/srv/restic";
+    offsite = "rest:https://backup.example.net/fleet"; # PLACEHOLDER: an offsite restic server
+  };
+
   # restic jobs under 3-2-1: the data on its device, a copy on the NAS, a copy offsite.
   backups = {
     documents = {
@@ -76,7 +90,7 @@ in
       paths = [ "/home/alice/Documents" "/home/alice/.nb" ];
       schedule = "daily";
       keep = { daily = 30; };
-      repositories = [ nas offsite ];
+      repositories = [ "nas" "offsite" ];
     };
     media = {
       tier = 3;
@@ -84,15 +98,24 @@ in
       paths = [ "/var/lib/immich" "/var/lib/jellyfin/media" ];
       schedule = "weekly";
       keep = { weekly = 13; }; # 90 days
-      repositories = [ nas offsite ];
+      repositories = [ "nas" "offsite" ];
     };
+    # Server state: each host's own, as a job must only name paths its hosts have.
     state = {
       tier = "state";
-      hosts = [ "server" "vps" ];
-      paths = [ "/var/lib/forgejo" "/var/lib/postgresql" "/var/lib/jellyfin/data" ];
+      hosts = [ "server" ];
+      paths = [ "/var/lib/postgresql" "/var/lib/jellyfin/data" ];
       schedule = "daily";
       keep = { daily = 14; };
-      repositories = [ nas offsite ];
+      repositories = [ "nas" "offsite" ];
+    };
+    forgejo = {
+      tier = "state";
+      hosts = [ "vps" ];
+      paths = [ "/var/lib/forgejo" "/var/lib/postgresql" ];
+      schedule = "daily";
+      keep = { daily = 14; };
+      repositories = [ "nas" "offsite" ];
     };
   };
 }

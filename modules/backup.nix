@@ -1,25 +1,19 @@
 # restic (3-2-1): each job fleet.nix gives this host, once per repository (the NAS, offsite), on
-# its tier's schedule, pruned to its retention. A failed run starts backup-alert@, which logs
-# the failure at error priority (Prometheus/alerting pick it up from the journal).
-{ config, lib, pkgs, fleet, hostName, ... }:
+# its tier's schedule, pruned to its retention (lib/fleet.nix works the instances out:
+# documents-nas, documents-offsite, …). A failed run starts backup-alert@, which logs the
+# failure at error priority (Prometheus/alerting pick it up from the journal).
+{ config, lib, pkgs, fleetHost, ... }:
 let
-  jobs = lib.filterAttrs (_: j: builtins.elem hostName j.hosts) fleet.backups;
-  keep = j: lib.mapAttrsToList (period: n: "--keep-${period} ${toString n}") j.keep;
-  # One restic job per (job, repository): "documents-nas", "documents-offsite".
-  targets = j: lib.imap0 (i: repo: { name = if i == 0 then "nas" else "offsite"; inherit repo; }) j.repositories;
-  instances = builtins.listToAttrs (builtins.concatLists (lib.mapAttrsToList (name: j:
-    map (t: { name = "${name}-${t.name}"; value = j // { repository = t.repo; }; }) (targets j)) jobs));
+  instances = fleetHost.backups;
 in
 {
   config = lib.mkMerge [
     {
-      services.restic.backups = lib.mapAttrs (name: j: {
-        repository = j.repository;
-        paths = j.paths;
+      services.restic.backups = lib.mapAttrs (_: b: {
+        inherit (b) repository paths pruneOpts;
         passwordFile = config.sops.secrets.restic-password.path;
         initialize = true;
-        timerConfig = { OnCalendar = j.schedule; Persistent = true; };
-        pruneOpts = keep j;
+        timerConfig = { OnCalendar = b.schedule; Persistent = true; };
       }) instances;
     }
     {
@@ -34,11 +28,7 @@ in
         script = "${pkgs.util-linux}/bin/logger -p user.err -t backup-alert \"$1 failed\"";
         scriptArgs = "%i";
       };
-      sops.secrets.restic-password = {
-        owner = "root";
-        mode = "0400";
-        key = "${hostName}/restic-password";
-      };
+      sops.secrets.restic-password = { inherit (fleetHost.secrets.restic-password) owner group mode key; };
     })
   ];
 }

@@ -1,6 +1,6 @@
 # Shared by every host: users, SSH with keys only, a firewall that opens only what the host
 # declares in fleet.nix, Nix, git, the node exporter, secrets, and the data-layer modules.
-{ config, lib, fleet, hostName, ... }:
+{ config, lib, fleet, fleetHost, hostName, ... }:
 let
   me = fleet.hosts.${hostName};
 in
@@ -29,8 +29,8 @@ in
   # which defaults to true).
   networking.firewall = {
     enable = true;
-    allowedTCPPorts = me.exposes.tcp;
-    allowedUDPPorts = me.exposes.udp;
+    allowedTCPPorts = fleetHost.ports.tcp;
+    allowedUDPPorts = fleetHost.ports.udp;
   };
 
   nix.settings.experimental-features = [ "nix-command" "flakes" ];

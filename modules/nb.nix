@@ -1,9 +1,10 @@
 # nb notebooks (tier 2): git repositories under ~/.nb, synced with `nb sync` to Forgejo over
 # SSH by a user timer. Declares `nixfleet.notebooks`, which nixfleet's verifier reads.
-{ config, lib, pkgs, fleet, hostName, ... }:
+{ config, lib, pkgs, fleetHost, ... }:
 let
   inherit (lib) mkOption types;
-  mine = lib.filterAttrs (_: b: builtins.elem hostName b.hosts) fleet.notebooks;
+  mine = fleetHost.notebooks;
+  key = fleetHost.secrets.nb-ssh-key or null;
 in
 {
   options.nixfleet.notebooks = mkOption {
@@ -20,10 +21,13 @@ in
   };
 
   config = {
-    nixfleet.notebooks = lib.mapAttrs (name: b: {
-      path = "${config.users.users.${b.user}.home}/.nb/${name}";
-      inherit (b) user remote branch;
-    }) mine;
+    nixfleet.notebooks = lib.mapAttrs (_: b: { inherit (b) path user remote branch; }) mine;
+
+    # The host's own deploy key for the notebooks' remote (its public half is
+    # hosts.<name>.notebookKey in fleet.nix; retiring the host revokes it on Forgejo).
+    sops.secrets = lib.optionalAttrs (key != null) {
+      nb-ssh-key = { inherit (key) owner group mode key; };
+    };
 
     environment.systemPackages = lib.optionals (mine != { }) [ pkgs.nb ];
 
@@ -31,6 +35,8 @@ in
     systemd.user.services.nb-sync = lib.mkIf (mine != { }) {
       description = "nb sync: commit and sync every notebook";
       path = [ pkgs.nb pkgs.git pkgs.openssh ];
+      environment.GIT_SSH_COMMAND =
+        "ssh -i ${config.sops.secrets.nb-ssh-key.path} -o IdentitiesOnly=yes -o BatchMode=yes";
       script = "nb sync --all";
       serviceConfig.Type = "oneshot";
     };

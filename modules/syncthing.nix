@@ -1,35 +1,26 @@
-# Syncthing (tier 2): the folders and devices fleet.nix declares, with versioning and conflict
-# copies kept; the GUI and REST API on loopback only.
-{ config, lib, fleet, hostName, ... }:
+# Syncthing (tier 2): the folders and devices fleet.nix declares for this host (lib/fleet.nix),
+# with versioning and conflict copies kept; the GUI and REST API on loopback only.
+{ config, lib, fleetHost, ... }:
 let
-  folders = lib.filterAttrs (_: f: builtins.elem hostName f.hosts) fleet.syncthing.folders;
-  peers = lib.unique (builtins.concatLists (map (f: f.hosts) (builtins.attrValues folders)));
-  user = builtins.head (fleet.hosts.${hostName}.users ++ [ "root" ]);
-  home = config.users.users.${user}.home;
+  st = fleetHost.syncthing;
 in
 {
-  config = lib.mkIf (folders != { }) {
+  config = lib.mkIf (st != null) {
     services.syncthing = {
       enable = true;
-      inherit user;
-      dataDir = home;
+      inherit (st) user group dataDir;
       guiAddress = "127.0.0.1:8384";
+      # Devices and folders not declared here are removed: a retired device is dropped.
       overrideDevices = true;
       overrideFolders = true;
       key = config.sops.secrets.syncthing-key.path;
       cert = config.sops.secrets.syncthing-cert.path;
       settings = {
-        devices = lib.genAttrs (lib.remove hostName peers) (peer: { id = fleet.hosts.${peer}.syncthingId; });
-        folders = lib.mapAttrs (id: f: {
-          inherit id;
-          path = lib.replaceStrings [ "~" ] [ home ] f.path;
-          devices = lib.remove hostName f.hosts;
-          versioning = { type = "staggered"; params.maxAge = "2592000"; };
-          maxConflicts = 10;
-        }) folders;
+        devices = lib.mapAttrs (_: d: { inherit (d) id; addresses = [ "tcp://${d.address}:22000" "dynamic" ]; }) st.devices;
+        folders = lib.mapAttrs (_: f: { inherit (f) id path devices versioning maxConflicts; }) st.folders;
       };
     };
-    sops.secrets.syncthing-key = { owner = user; mode = "0400"; key = "${hostName}/syncthing-key"; };
-    sops.secrets.syncthing-cert = { owner = user; mode = "0400"; key = "${hostName}/syncthing-cert"; };
+    sops.secrets = lib.mapAttrs (_: s: { inherit (s) owner group mode key; })
+      (lib.filterAttrs (name: _: lib.hasPrefix "syncthing-" name) fleetHost.secrets);
   };
 }

@@ -70,3 +70,107 @@ def groups(
         data = {"ssh_hostname": host["address"], **defaults, **overrides.get(name, {})}
         out.setdefault(ROLE_GROUPS[role], []).append((name, data))
     return out
+
+
+SSH_PORT = 22
+STAGGERED_MAX_AGE = "2592000"  # 30 days, in seconds
+MAX_CONFLICTS = 10
+
+
+def _home(user: str) -> str:
+    return "/root" if user == "root" else f"/home/{user}"
+
+
+def _group(user: str) -> str:
+    return "root" if user == "root" else "users"
+
+
+def _listed(entries: Mapping[str, Any], host: str) -> dict[str, Any]:
+    return {name: e for name, e in sorted(entries.items()) if host in e["hosts"]}
+
+
+def expected(data: Mapping[str, Any], host: str) -> dict[str, Any]:
+    """What a host's flake must declare for the fleet data to hold, in ``declared.nix``'s shape
+    (syncthing, nb, restic, secrets, network): worked out here in Python, independently of
+    ``lib/fleet.nix``, so that a test can hold both the Nix helper and the lab flake to it.
+
+    >>> data = {"hosts": {"nas": {"users": [], "exposes": {"tcp": [], "udp": []}},
+    ...                   "pc": {"users": ["ann"], "exposes": {"tcp": [], "udp": []}}},
+    ...         "repositories": {"nas": "sftp:nas:/r"},
+    ...         "backups": {"docs": {"hosts": ["pc"], "paths": ["/home/ann"], "schedule": "daily",
+    ...                              "keep": {"daily": 30}, "repositories": ["nas"]}}}
+    >>> expected(data, "pc")["restic"]["docs-nas"]["repository"]
+    'sftp:nas:/r/pc-docs'
+    >>> expected(data, "nas")["network"]
+    {'tcp': [22], 'udp': []}
+    """
+    me = data["hosts"][host]
+    user = (me["users"] or ["root"])[0]
+    folders = _listed(data.get("syncthing", {}).get("folders", {}), host)
+    notebooks = _listed(data.get("notebooks", {}), host)
+    jobs = _listed(data.get("backups", {}), host)
+    peers = sorted({h for f in folders.values() for h in f["hosts"]} - {host})
+
+    def secret(owner: str, name: str) -> dict[str, str]:
+        return {
+            "owner": owner,
+            "group": _group(owner),
+            "mode": "0400",
+            "path": f"/run/secrets/{name}",
+        }
+
+    syncthing = None
+    if folders:
+        home = _home(user)
+        syncthing = {
+            "user": user,
+            "configDir": f"{home}/.config/syncthing",
+            "guiAddress": "127.0.0.1:8384",
+            "devices": {p: {"id": data["hosts"][p]["syncthingId"]} for p in peers},
+            "folders": {
+                fid: {
+                    "id": fid,
+                    "path": f["path"].replace("~", home),
+                    "devices": [h for h in f["hosts"] if h != host],
+                    "versioning": "staggered",
+                    "maxConflicts": MAX_CONFLICTS,
+                }
+                for fid, f in folders.items()
+            },
+        }
+    restic = {
+        f"{job}-{repo}": {
+            "repository": f"{data['repositories'][repo]}/{host}-{job}",
+            "paths": j["paths"],
+            "passwordFile": "/run/secrets/restic-password",
+            "timerConfig": {"OnCalendar": j["schedule"], "Persistent": True},
+            "pruneOpts": [f"--keep-{period} {n}" for period, n in sorted(j["keep"].items())],
+        }
+        for job, j in jobs.items()
+        for repo in j["repositories"]
+    }
+    secrets: dict[str, dict[str, str]] = {}
+    if folders:
+        secrets |= {n: secret(user, n) for n in ("syncthing-cert", "syncthing-key")}
+    if restic:
+        secrets["restic-password"] = secret("root", "restic-password")
+    if notebooks:
+        secrets["nb-ssh-key"] = secret(next(iter(notebooks.values()))["user"], "nb-ssh-key")
+    return {
+        "syncthing": syncthing,
+        "nb": {
+            name: {
+                "path": f"{_home(nb['user'])}/.nb/{name}",
+                "user": nb["user"],
+                "remote": nb["remote"],
+                "branch": nb["branch"],
+            }
+            for name, nb in notebooks.items()
+        },
+        "restic": restic,
+        "secrets": secrets,
+        "network": {
+            "tcp": sorted({SSH_PORT, *me["exposes"]["tcp"]}),
+            "udp": sorted(set(me["exposes"]["udp"])),
+        },
+    }

@@ -1,5 +1,10 @@
 # The lab's fleet: a flake with no inputs that stands in for the user's NixOS configuration repo.
 #
+# It reads the same fleet data as the real flake (fleet.nix, copied in by `nixfleet lab up`) and
+# works out each host's declarations with the same helper (lib/fleet.nix). lab.json holds the
+# only lab facts on top, all data: each host's lab address, generated Syncthing device ID and
+# notebook key, the lab's restic repository bases, and the benchmark's generic hosts.
+#
 # There is no nixpkgs and no NixOS module system here (the lab has no internet). Each host's
 # `config` is a plain attribute set that uses the same option paths as NixOS
 # (services.syncthing.settings, services.restic.backups, sops.secrets, …), so the `nix eval`
@@ -9,16 +14,18 @@
 {
   outputs = { self }:
     let
-      fleet = builtins.fromJSON (builtins.readFile ./hosts.json);
-      overrides =
-        if builtins.pathExists ./overrides.json
-        then builtins.fromJSON (builtins.readFile ./overrides.json)
-        else { };
-      lib = import ./lib { inherit self fleet overrides; };
+      inherit (import ./lib/merge.nix) update;
+      json = f: if builtins.pathExists f then builtins.fromJSON (builtins.readFile f) else { };
+      # `nixfleet lab up` copies fleet.nix and lib/fleet.nix in; inside the nixfleet repo (as in
+      # `make check`) the template reads the repo's own.
+      local = own: repo: if builtins.pathExists own then own else repo;
+      fleet = update (import (local ./fleet.nix ../../fleet.nix)) (json ./lab.json);
+      fleetLib = import (local ./lib/fleet.nix ../../lib/fleet.nix);
+      overrides = json ./overrides.json;
+      lib = import ./lib { inherit self fleet fleetLib overrides; };
     in
     {
-      nixosConfigurations = builtins.listToAttrs (map
-        (host: { name = host.name; value = lib.nixosSystem host; })
-        fleet.hosts);
+      inherit fleet;
+      nixosConfigurations = builtins.mapAttrs (name: _: lib.nixosSystem name) fleet.hosts;
     };
 }

@@ -39,6 +39,8 @@ HostKey /etc/ssh/ssh_host_ed25519_key
 PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
+# As on NixOS: users.users.<name>.openssh.authorizedKeys.keys are kept in /etc.
+AuthorizedKeysFile .ssh/authorized_keys /etc/ssh/authorized_keys.d/%u
 """
 
 BOOT_UNIT = """\
@@ -61,7 +63,7 @@ WantedBy=sysinit.target
 
 def etc_hosts(hosts: Iterable[LabHost]) -> str:
     """``/etc/hosts`` naming every lab host, so hosts reach each other by name."""
-    lines = ["127.0.0.1 localhost"] + [f"{h.address} {h.name}" for h in hosts]
+    lines = ["127.0.0.1 localhost"] + [" ".join((h.address, h.name, *h.aliases)) for h in hosts]
     return "\n".join(lines) + "\n"
 
 
@@ -102,7 +104,10 @@ def sops_config(admin: str, hosts: Mapping[str, str]) -> str:
 
 def known_hosts(host_keys: Mapping[LabHost, str]) -> str:
     """A known_hosts file naming each host by name and address, for strict checking."""
-    return "".join(f"{h.name},{h.address} {key.strip()}\n" for h, key in host_keys.items())
+    return "".join(
+        f"{','.join((h.name, h.address, *h.aliases))} {key.strip()}\n"
+        for h, key in host_keys.items()
+    )
 
 
 def ssh_config(hosts: Iterable[LabHost], key: Path, known: Path, control_dir: Path) -> str:

@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from nixfleet import process
+from nixfleet import fleet, process
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import commands, files
 from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, save_hosts
@@ -24,6 +25,12 @@ from nixfleet.process import parallel
 REPO = Path(__file__).resolve().parents[2]
 BOOT_SCRIPT = REPO / "lab" / "bin" / "host-boot"
 FLAKE_TEMPLATE = REPO / "lab" / "flake"
+# The fleet's data and the helper that reads it: the lab flake uses the very files the real one does.
+FLEET_DATA = REPO / "fleet.nix"
+FLEET_LIB = REPO / "lib" / "fleet.nix"
+# Lab only: where restic repositories live. The nas holds the offsite copy too, in a directory
+# of its own, so that every job has both of its copies in the lab.
+LAB_REPOSITORY = "sftp:root@nas:/srv/{name}"
 CGROUP_ROOTS = (
     Path("/sys/fs/cgroup/unified"),
     Path("/sys/fs/cgroup/systemd"),
@@ -68,12 +75,19 @@ def raise_inotify_limit(hosts: int, limit: Path = INOTIFY_LIMIT) -> None:
         limit.write_text(f"{want}\n")
 
 
-def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) -> list[LabHost]:
-    """Start a fresh lab: clear stale state, then boot every host and wait until it runs."""
+def up(
+    paths: LabPaths,
+    generic: int = 0,
+    log: Callable[[str], None] = print,
+    fleet_path: Path = FLEET_DATA,
+) -> list[LabHost]:
+    """Start a fresh lab of the hosts in ``fleet_path``: clear stale state, then boot every host
+    and wait until it runs."""
     preflight()
     start = time.monotonic()
+    data = fleet.load(fleet_path)
+    hosts = plan(data["hosts"], generic)
     down(paths, log=lambda _msg: None)
-    hosts = plan(generic)
     raise_inotify_limit(len(hosts))
     if paths.root.exists():
         shutil.rmtree(paths.root)
@@ -86,7 +100,6 @@ def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) ->
             (h.name for h in hosts), parallel(lambda h: _host_secrets(paths, h), hosts), strict=True
         )
     )
-    device_ids = {name: m.device_id for name, m in made.items()}
     sops_files = _encrypt_secrets(paths, made)
     _write_shared_host_files(paths, hosts)
 
@@ -103,9 +116,9 @@ def up(paths: LabPaths, generic: int = 0, log: Callable[[str], None] = print) ->
     paths.ssh_config.write_text(
         files.ssh_config(hosts, paths.key, paths.known_hosts, paths.control_dir)
     )
-    save_hosts(paths.hosts_json, hosts, {n: {"syncthing_id": i} for n, i in device_ids.items()})
+    save_hosts(paths.hosts_json, hosts, {})
     parallel(lambda h: _wait_running(paths, h, host_keys[h]), hosts)
-    _make_flake(paths, sops_files)
+    _make_flake(paths, fleet_path, lab_data(data, hosts, made), sops_files)
     log(f"lab up: {len(hosts)} hosts running in {time.monotonic() - start:.1f} s")
     return hosts
 
@@ -152,6 +165,7 @@ class HostSecrets:
     values: dict[str, str]
     recipient: str
     device_id: str
+    notebook_key: str
 
 
 def _host_secrets(paths: LabPaths, host: LabHost) -> HostSecrets:
@@ -175,14 +189,43 @@ def _host_secrets(paths: LabPaths, host: LabHost) -> HostSecrets:
         ]
     )
     device_id = process.check(["syncthing", "-device-id", f"--home={identity}"]).stdout.strip()
+    # The host's notebook deploy key: the private half is a secret, the public half fleet data.
+    nb_key = identity / "nb_ed25519"
+    process.check(commands.keygen(nb_key, f"nb@{host.name}"))
     values = {
         "syncthing-cert": (identity / "cert.pem").read_text(),
         "syncthing-key": (identity / "key.pem").read_text(),
         "restic-password": secrets.token_urlsafe(24) + "\n",
-        "nb-ssh-key": (d / "root/.ssh/id_ed25519").read_text(),
+        "nb-ssh-key": nb_key.read_text(),
     }
+    notebook_key = nb_key.with_suffix(".pub").read_text().strip()
     shutil.rmtree(identity)
-    return HostSecrets(values, recipient, device_id)
+    return HostSecrets(values, recipient, device_id, notebook_key)
+
+
+def lab_data(
+    data: Mapping[str, Any], hosts: list[LabHost], made: Mapping[str, HostSecrets]
+) -> dict[str, Any]:
+    """``lab.json``: what the lab puts on top of fleet.nix, all of it data. Each host's lab
+    address, Syncthing device ID and notebook key; the lab's repository bases; and the generic
+    benchmark hosts, which fleet.nix does not have."""
+    out: dict[str, Any] = {
+        "hosts": {},
+        "repositories": {
+            name: LAB_REPOSITORY.format(name="restic" if name == "nas" else name)
+            for name in data.get("repositories", {})
+        },
+    }
+    for h in hosts:
+        row: dict[str, Any] = {
+            "address": h.address,
+            "syncthingId": made[h.name].device_id,
+            "notebookKey": made[h.name].notebook_key,
+        }
+        if h.name not in data["hosts"]:
+            row |= {"role": "generic", "users": [], "exposes": {"tcp": [], "udp": []}}
+        out["hosts"][h.name] = row
+    return out
 
 
 def _encrypt_secrets(paths: LabPaths, made: Mapping[str, HostSecrets]) -> dict[str, str]:
@@ -243,13 +286,24 @@ def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
         )
 
 
-def _make_flake(paths: LabPaths, extra: Mapping[str, str]) -> None:
-    """Copy the flake template into a fresh git repo, with ``extra`` files (its sops files): the
-    lab's stand-in for the user's config."""
-    shutil.copytree(FLAKE_TEMPLATE, paths.flake)
-    shutil.copy(paths.hosts_json, paths.flake / "hosts.json")
+def assemble_flake(
+    target: Path, fleet_path: Path, lab: Mapping[str, Any], extra: Mapping[str, str]
+) -> None:
+    """The lab flake in ``target``: the template, the fleet's data and its helper, ``lab.json``,
+    and ``extra`` files (its sops files)."""
+    shutil.copytree(FLAKE_TEMPLATE, target)
+    shutil.copy(fleet_path, target / "fleet.nix")
+    shutil.copy(FLEET_LIB, target / "lib" / "fleet.nix")
+    (target / "lab.json").write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
     for name, text in extra.items():
-        (paths.flake / name).write_text(text)
+        (target / name).write_text(text)
+
+
+def _make_flake(
+    paths: LabPaths, fleet_path: Path, lab: Mapping[str, Any], extra: Mapping[str, str]
+) -> None:
+    """The lab flake in a fresh git repo: the lab's stand-in for the user's config."""
+    assemble_flake(paths.flake, fleet_path, lab, extra)
     git = [
         "git",
         "-C",

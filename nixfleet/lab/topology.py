@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+from nixfleet.errors import NixfleetError
+from nixfleet.fleet import ROLE_GROUPS
 
 BRIDGE = "nixfleet0"
 SUBNET_PREFIX = "10.250.0"
 BRIDGE_ADDRESS = f"{SUBNET_PREFIX}.1"
 
-# The user's fleet: name, last octet, pyinfra groups. Generic benchmark hosts follow from .101.
-NAMED_HOSTS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
-    ("desktop", 11, ("workstations",)),
-    ("laptop", 12, ("workstations",)),
-    ("server", 13, ("servers",)),
-    ("vps", 14, ("servers",)),
-    ("nas", 15, ("servers",)),
-)
+# Lab addresses of the design's five hosts; any other host in fleet.nix takes the next free one
+# from .16. Generic benchmark hosts follow from .101.
+KNOWN_OCTETS = {"desktop": 11, "laptop": 12, "server": 13, "vps": 14, "nas": 15}
+FIRST_FREE_OCTET = 16
 GENERIC_FIRST_OCTET = 101
 MAX_GENERIC = 150
 
@@ -31,6 +33,10 @@ class LabHost:
     name: str
     address: str
     groups: tuple[str, ...]
+    role: str = "generic"
+    # The host's address in fleet.nix (e.g. vps.example.org), a name that resolves to its lab
+    # address on every lab host, so remotes written against the real fleet work unchanged.
+    aliases: tuple[str, ...] = ()
 
     @property
     def octet(self) -> int:
@@ -50,17 +56,52 @@ class LabHost:
         return f"nixfleet-lab.{self.name}"
 
 
-def plan(generic: int = 0) -> list[LabHost]:
-    """The five named hosts plus ``generic`` numbered ones (``node001`` …) for benchmarks.
+def _is_ip(address: str) -> bool:
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return True
 
-    >>> [h.name for h in plan(2)]
-    ['desktop', 'laptop', 'server', 'vps', 'nas', 'node001', 'node002']
-    >>> plan()[2].address
-    '10.250.0.13'
+
+def plan(
+    fleet_hosts: Mapping[str, Mapping[str, Any]],
+    generic: int = 0,
+    kept: Mapping[str, str] | None = None,
+) -> list[LabHost]:
+    """A lab host for every host in fleet.nix, plus ``generic`` numbered ones (``node001`` …)
+    for benchmarks. ``kept`` holds the addresses of hosts already running, which stay.
+
+    >>> fleet = {"nas": {"role": "nas", "address": "nas.lan"},
+    ...          "phone": {"role": "workstation", "address": "10.1.2.3"}}
+    >>> [(h.name, h.address, h.aliases) for h in plan(fleet, 1)]
+    [('nas', '10.250.0.15', ('nas.lan',)), ('phone', '10.250.0.16', ()), ('node001', '10.250.0.101', ())]
     """
     if not 0 <= generic <= MAX_GENERIC:
         raise ValueError(f"the lab holds 0 to {MAX_GENERIC} generic hosts, not {generic}")
-    hosts = [LabHost(n, f"{SUBNET_PREFIX}.{o}", g) for n, o, g in NAMED_HOSTS]
+    kept = kept or {}
+    taken = {int(a.rsplit(".", 1)[1]) for a in kept.values()}
+    hosts = []
+    for name in sorted(fleet_hosts, key=lambda n: (KNOWN_OCTETS.get(n, 999), n)):
+        host = fleet_hosts[name]
+        role = host.get("role")
+        if role not in ROLE_GROUPS:
+            raise NixfleetError(
+                f"{name}: role {role!r} in fleet.nix is not one of {', '.join(ROLE_GROUPS)}"
+            )
+        if name in kept:
+            address = kept[name]
+        else:
+            octet = KNOWN_OCTETS.get(name)
+            if octet is None or octet in taken:
+                octet = next(
+                    o for o in range(FIRST_FREE_OCTET, GENERIC_FIRST_OCTET) if o not in taken
+                )
+            taken.add(octet)
+            address = f"{SUBNET_PREFIX}.{octet}"
+        real = str(host.get("address", ""))
+        aliases = () if not real or _is_ip(real) or real == name else (real,)
+        hosts.append(LabHost(name, address, (ROLE_GROUPS[role],), role, aliases))
     hosts += [
         LabHost(f"node{i:03d}", f"{SUBNET_PREFIX}.{GENERIC_FIRST_OCTET + i - 1}", ("generic",))
         for i in range(1, generic + 1)
@@ -109,11 +150,17 @@ class LabPaths:
 
 def save_hosts(path: Path, hosts: list[LabHost], extra: dict[str, dict[str, object]]) -> None:
     """Write ``hosts.json``: the host list, with per-host extras (e.g. the Syncthing device ID)."""
-    rows = [{**asdict(h), "groups": list(h.groups), **extra.get(h.name, {})} for h in hosts]
+    rows = [
+        {**asdict(h), "groups": list(h.groups), "aliases": list(h.aliases), **extra.get(h.name, {})}
+        for h in hosts
+    ]
     path.write_text(json.dumps({"bridge": BRIDGE_ADDRESS, "hosts": rows}, indent=2) + "\n")
 
 
 def load_hosts(path: Path) -> list[LabHost]:
     """Read the host list back from ``hosts.json``."""
     rows = json.loads(path.read_text())["hosts"]
-    return [LabHost(r["name"], r["address"], tuple(r["groups"])) for r in rows]
+    return [
+        LabHost(r["name"], r["address"], tuple(r["groups"]), r["role"], tuple(r["aliases"]))
+        for r in rows
+    ]

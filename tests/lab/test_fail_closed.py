@@ -61,7 +61,7 @@ def mended(lab: Lab, host: str, tool: str) -> None:
             "could not read folder documents",
         ),
         ("nas", "cat", {"network.exposed-ports"}, "could not list listening sockets"),
-        ("server", "restic", {"restic.snapshot-age", "restic.repo-locked"}, "server-media"),
+        ("server", "restic", {"restic.snapshot-age", "restic.repo-locked"}, "media-nas"),
         ("vps", "curl", set(), ""),  # vps runs no Syncthing: nothing needs curl there
         ("desktop", "curl", {"syncthing.running"}, "could not read Syncthing's state"),
         (
@@ -135,8 +135,7 @@ def test_a_crafted_file_name_cannot_hide_a_real_conflict_copy(clean_after: Lab) 
     lab.ssh("desktop", each_name("open(p, 'wb').write(b'x')"))
     try:
         for host in ("laptop", "server"):
-            there = "/var/lib/syncthing/documents" if host == "server" else DOCS
-            lab.wait_for(host, each_name("assert os.path.exists(p)", there) + " && echo all", "all")
+            lab.wait_for(host, each_name("assert os.path.exists(p)", DOCS) + " && echo all", "all")
         result = lab.verify()
         assert result.failing() == {
             h: {"syncthing.conflicts"} for h in ("desktop", "laptop", "server")

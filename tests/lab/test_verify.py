@@ -67,7 +67,7 @@ def test_conflicting_edits_are_flagged_on_every_peer(clean_after: Lab) -> None:
     lab.ssh("laptop", as_alice("echo from-laptop > /home/alice/Documents/plan.txt"))
     for host in ("desktop", "laptop"):
         lab.ssh(host, ST_API + "api PATCH config/folders/documents '{\"paused\":false}'")
-    lab.wait_for("server", "ls /var/lib/syncthing/documents | grep -c sync-conflict", "1")
+    lab.wait_for("server", "ls /home/alice/Documents | grep -c sync-conflict", "1")
     lab.wait_for("desktop", "ls /home/alice/Documents | grep -c sync-conflict", "1")
     lab.wait_for("laptop", "ls /home/alice/Documents | grep -c sync-conflict", "1")
     result = lab.verify()
@@ -144,11 +144,11 @@ def test_a_secret_with_mode_0644(clean_after: Lab) -> None:
 
 def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
     lab = clean_after
-    env = RESTIC_ENV.format(job="vps-state")
+    env = RESTIC_ENV.format(job="vps-forgejo")
     # Replace every snapshot by one made "two days ago" (the lab's timer reruns only hourly).
     two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
     lab.ssh("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
-                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo /srv/git && '
+                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo /var/lib/postgresql && '
                    f"{env} restic forget -q $ids")  # fmt: skip
     try:
         result = lab.verify()
@@ -157,12 +157,12 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
             "is 2.0 d old (limit 26.0 h)" in result.check("vps", "restic.snapshot-age")["message"]
         )
     finally:
-        lab.ssh("vps", "systemctl start restic-backups-vps-state.service")
+        lab.ssh("vps", "systemctl start restic-backups-forgejo-nas.service")
 
 
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
     lab = clean_after
-    env = RESTIC_ENV.format(job="desktop")
+    env = RESTIC_ENV.format(job="desktop-documents")
     try:
         # A backup that holds its lock while it waits on stdin, killed -9: its lock stays behind.
         lab.ssh("desktop", f"cd /tmp && (sleep 300 | {env} restic backup -q --stdin >/dev/null 2>&1 &) ; "
@@ -176,20 +176,20 @@ def test_a_stale_restic_lock(clean_after: Lab) -> None:
 
 def test_a_failed_backup_service(clean_after: Lab) -> None:
     lab = clean_after
-    cache = "/var/cache/restic-backups-server-state"
+    cache = "/var/cache/restic-backups-state-nas"
     lab.ssh("server", f"rm -rf {cache} && touch {cache} && "
-                      "(systemctl start restic-backups-server-state.service; true)")  # fmt: skip
+                      "(systemctl start restic-backups-state-nas.service; true)")  # fmt: skip
     try:
         result = lab.verify()
         assert result.failing() == {"server": {"restic.last-run"}}
         assert result.returncode != 0
         # ...and the failure raised the alert (OnFailure=).
-        assert "restic-backups-server-state.service failed" in lab.ssh(
+        assert "restic-backups-state-nas.service failed" in lab.ssh(
             "server", "cat /var/lib/nixfleet/alerts/log"
         )
     finally:
         lab.ssh("server", f"rm -f {cache} && systemctl reset-failed && "
-                          "systemctl start restic-backups-server-state.service")  # fmt: skip
+                          "systemctl start restic-backups-state-nas.service")  # fmt: skip
 
 
 def test_a_process_listening_on_8080(clean_after: Lab) -> None:

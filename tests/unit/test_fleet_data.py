@@ -61,15 +61,21 @@ def test_the_fleet_is_the_design_s() -> None:
                      "vps": "vps", "nas": "nas"}  # fmt: skip
     exposing = {n for n, h in data["hosts"].items() if 443 in h["exposes"]["tcp"]}
     assert exposing == {"server", "vps"}
-    assert all(
-        h["exposes"]["tcp"] in ([], [443]) and h["exposes"]["udp"] == []
-        for h in data["hosts"].values()
-    )
+    syncing = {h for f in data["syncthing"]["folders"].values() for h in f["hosts"]}
+    for name, h in data["hosts"].items():  # beyond 443, only Syncthing's LAN ports
+        sync = (
+            {"tcp": {22000}, "udp": {22000, 21027}}
+            if name in syncing
+            else {"tcp": set(), "udp": set()}
+        )
+        assert set(h["exposes"]["tcp"]) - {443} == sync["tcp"], name
+        assert set(h["exposes"]["udp"]) == sync["udp"], name
     tiers = {j["tier"]: (j["schedule"], j["keep"]) for j in data["backups"].values()}
     assert tiers == {2: ("daily", {"daily": 30}), 3: ("weekly", {"weekly": 13}),
                      "state": ("daily", {"daily": 14})}  # fmt: skip
+    assert "nas.lan" in data["repositories"]["nas"]
     for name, job in data["backups"].items():  # 3-2-1: the device, the NAS, offsite
-        assert len(job["repositories"]) == 2 and "nas.lan" in job["repositories"][0], name
+        assert job["repositories"] == ["nas", "offsite"], name
     named = {h for j in data["backups"].values() for h in j["hosts"]}
     named |= {h for b in data["notebooks"].values() for h in b["hosts"]}
     named |= {h for f in data["syncthing"]["folders"].values() for h in f["hosts"]}

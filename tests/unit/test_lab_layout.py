@@ -2,19 +2,43 @@
 
 from pathlib import Path
 
+import pytest
+
+from nixfleet import fleet
+from nixfleet.errors import NixfleetError
 from nixfleet.lab import commands, files
-from nixfleet.lab.topology import LabHost, load_hosts, plan, save_hosts
+from nixfleet.lab.topology import LabHost, load_hosts, save_hosts
+from nixfleet.lab.topology import plan as plan_for
+
+REPO = Path(__file__).resolve().parents[2]
+FLEET = fleet.load(REPO / "fleet.nix")["hosts"]
 
 
-def test_named_hosts_and_addresses() -> None:
-    hosts = plan()
-    assert [(h.name, h.address, h.groups) for h in hosts] == [
-        ("desktop", "10.250.0.11", ("workstations",)),
-        ("laptop", "10.250.0.12", ("workstations",)),
-        ("server", "10.250.0.13", ("servers",)),
-        ("vps", "10.250.0.14", ("servers",)),
-        ("nas", "10.250.0.15", ("servers",)),
+def plan(generic: int = 0) -> list[LabHost]:
+    return plan_for(FLEET, generic)
+
+
+def test_the_lab_has_the_hosts_of_fleet_nix() -> None:
+    assert [(h.name, h.address, h.groups, h.role, h.aliases) for h in plan()] == [
+        ("desktop", "10.250.0.11", ("workstations",), "workstation", ("desktop.lan",)),
+        ("laptop", "10.250.0.12", ("workstations",), "workstation", ("laptop.lan",)),
+        ("server", "10.250.0.13", ("servers",), "server", ("server.lan",)),
+        ("vps", "10.250.0.14", ("servers",), "vps", ("vps.example.org",)),
+        ("nas", "10.250.0.15", ("servers",), "nas", ("nas.lan",)),
     ]
+
+
+def test_a_new_host_takes_a_free_address_and_running_hosts_keep_theirs() -> None:
+    more = {**FLEET, "tablet": {"role": "workstation", "address": "tablet.lan"}}
+    kept = {"desktop": "10.250.0.16"}  # e.g. a lab started from an earlier fleet.nix
+    hosts = {h.name: h.address for h in plan_for(more, 0, kept)}
+    assert hosts["desktop"] == "10.250.0.16" and hosts["tablet"] == "10.250.0.17"
+    assert len(set(hosts.values())) == len(hosts)
+
+
+def test_a_host_of_an_unknown_role_is_one_line() -> None:
+    with pytest.raises(NixfleetError, match="toaster: role 'phone'"):
+        plan_for({"toaster": {"role": "phone", "address": "t"}})
 
 
 def test_fifty_generic_hosts_fit_with_unique_names_and_short_interfaces() -> None:
@@ -51,7 +75,7 @@ def test_known_hosts_name_both_name_and_address() -> None:
     host = plan()[4]
     assert (
         files.known_hosts({host: "ssh-ed25519 AAAAkey host\n"})
-        == "nas,10.250.0.15 ssh-ed25519 AAAAkey host\n"
+        == "nas,10.250.0.15,nas.lan ssh-ed25519 AAAAkey host\n"
     )
 
 

@@ -1,26 +1,25 @@
-# nixosSystem for the lab: merge a host's modules, then derive its toplevel from the result.
-{ self, fleet, overrides }:
+# nixosSystem for the lab: a host's declarations from fleet data (lib/fleet.nix, shared with the
+# real modules), merged with its role's stand-in services, then its toplevel derived from them.
+{ self, fleet, fleetLib, overrides }:
 let
   inherit (import ./merge.nix) merge all;
-  byName = builtins.listToAttrs (map (h: { name = h.name; value = h; }) fleet.hosts);
   roleModules = {
-    desktop = [ ../modules/workstation.nix ];
-    laptop = [ ../modules/workstation.nix ];
-    server = [ ../modules/server.nix ];
-    vps = [ ../modules/vps.nix ];
+    workstation = [ ];
+    server = [ ];
+    vps = [ ../modules/forgejo.nix ];
     nas = [ ../modules/nas.nix ];
+    generic = [ ];
   };
+  unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
 
-  nixosSystem = host:
+  nixosSystem = hostName:
     let
-      args = { inherit host byName; };
-      modules = [ ../modules/base.nix ../modules/restic.nix ../modules/syncthing-units.nix
-                  ../modules/notebooks.nix ] ++ (roleModules.${host.name} or [ ]);
-      hostOverrides = overrides.${host.name} or { };
-      declared = all ((map (m: import m args) (builtins.filter (m: !(isUnitModule m)) modules))
-        ++ [ (hostOverrides.settings or { }) ]);
-      withUnits = all ([ declared ]
-        ++ map (m: import m (args // { config = declared; })) (builtins.filter isUnitModule modules));
+      fleetHost = fleetLib { inherit fleet hostName; };
+      args = { inherit fleet fleetHost; };
+      modules = [ ../modules/base.nix ../modules/data.nix ] ++ roleModules.${fleetHost.role};
+      hostOverrides = overrides.${hostName} or { };
+      declared = all ((map (m: import m args) modules) ++ [ (hostOverrides.settings or { }) ]);
+      withUnits = all ([ declared ] ++ map (m: import m (args // { config = declared; })) unitModules);
       config = merge withUnits {
         # From the flake's git revision. Deliberately kept out of the toplevel, so a commit that
         # changes one host does not change every host's closure.
@@ -33,6 +32,5 @@ let
     {
       config = merge config { system.build.toplevel = import ./toplevel.nix { inherit config; }; };
     };
-  isUnitModule = m: builtins.elem m [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
 in
 { inherit nixosSystem; }

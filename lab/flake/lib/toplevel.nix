@@ -100,9 +100,15 @@ let
     "echo 'setting up /etc...' >&2"
     "@out@/sw/bin/install-etc @out@/etc || rc=1"
   ]
+  # As on NixOS: normal users get the group `users`, system users one of their own.
   ++ map (u: let x = users.${u}; in
-    "getent passwd ${u} >/dev/null || useradd ${if x.isSystemUser or false then "--system" else ""} --user-group --create-home --home-dir ${x.home} ${u} || rc=1")
+    "getent passwd ${u} >/dev/null || useradd ${if x.isSystemUser or false then "--system --user-group" else "--gid users"} --create-home --home-dir ${x.home} ${if x ? shell then "--shell ${x.shell}" else ""} ${u} || rc=1")
     (attrNames users)
+  # users.users.<name>.openssh.authorizedKeys.keys -> /etc/ssh/authorized_keys.d/<name>, a copy
+  # (mode 0444, as NixOS makes it, since sshd's StrictModes refuses a link into the store).
+  ++ [ "install -d -m 0755 /etc/ssh/authorized_keys.d && find /etc/ssh/authorized_keys.d -type f -delete || rc=1" ]
+  ++ map (u: "install -m 0444 ${toFile "authorized-keys" (concatStringsSep "\n" users.${u}.openssh.authorizedKeys.keys + "\n")} /etc/ssh/authorized_keys.d/${u} || rc=1")
+    (filter (u: (users.${u}.openssh.authorizedKeys.keys or [ ]) != [ ]) (attrNames users))
   ++ map (d: if builtins.isString d then "install -d ${d} || rc=1"
               else "install -d -o ${d.user} -g ${d.user} ${d.path} || rc=1") dirs
   ++ [ "@out@/sw/bin/install-secrets '${sopsFile}' '${config.sops.age.keyFile or ""}' ${concatStringsSep " " (map (s: let x = secrets.${s}; in

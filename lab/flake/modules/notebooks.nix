@@ -1,11 +1,10 @@
-# nb notebooks (plain git repos under ~/.nb, synced to vps over SSH) and the bare remotes on vps.
+# nb notebooks: plain git repos under ~/.nb, synced to their remote (Forgejo on the vps) over SSH.
 # NixOS has no nb module; nixfleet.notebooks is this flake's own option, read by nixfleet's checks.
 # nb is not packaged for Debian, so the lab runs nb's sync sequence (lib/bin/nb-sync) on a timer,
 # as nb's auto-sync would after each edit.
 { config, ... }:
 let
   notebooks = config.nixfleet.notebooks or { };
-  remotes = config.nixfleet.gitRemotes or [ ];
   sh = "/run/current-system/sw/bin";
   oneshot = description: commands: {
     inherit description;
@@ -28,7 +27,7 @@ let
   };
   over = f: builtins.listToAttrs (builtins.attrValues (builtins.mapAttrs f notebooks));
 in
-(if notebooks == { } then { } else {
+if notebooks == { } then { } else {
   systemd.services = {
     nb-notebooks-init = oneshot "Create the declared nb notebooks if missing (offline: no fetch, no push)"
       (builtins.attrValues (builtins.mapAttrs
@@ -36,8 +35,4 @@ in
         notebooks));
   } // over syncService;
   systemd.timers = over syncTimer;
-})
-// (if remotes == [ ] then { } else {
-  systemd.services.git-remotes-init = oneshot "Create the bare git remotes that notebooks push to"
-    (map (r: "/bin/sh -c 'test -d ${r} || git init -q --bare -b main ${r}'") remotes);
-})
+}

@@ -1,0 +1,39 @@
+# The data layer fleet.nix declares for this host (lib/fleet.nix, as the real modules/ use it):
+# Syncthing folders and devices, restic jobs, nb notebooks and their secrets. The units that run
+# them come from restic.nix, syncthing-units.nix and notebooks.nix.
+{ fleetHost, ... }:
+let
+  st = fleetHost.syncthing;
+in
+{
+  services.syncthing = if st == null then { enable = false; } else {
+    enable = true;
+    inherit (st) user group dataDir;
+    configDir = "${st.dataDir}/.config/syncthing";
+    guiAddress = "127.0.0.1:8384";
+    overrideDevices = true;
+    overrideFolders = true;
+    cert = "/run/secrets/syncthing-cert";
+    key = "/run/secrets/syncthing-key";
+    settings = {
+      # Lab only: peers are reached at their lab address, never through discovery or relays.
+      options = { listenAddresses = [ "tcp://${fleetHost.address}:22000" ]; globalAnnounceEnabled = false;
+        localAnnounceEnabled = false; relaysEnabled = false; natEnabled = false; urAccepted = -1; };
+      devices = builtins.mapAttrs (_: d: { inherit (d) id; addresses = [ "tcp://${d.address}:22000" ]; }) st.devices;
+      folders = builtins.mapAttrs (_: f: { inherit (f) id path devices versioning maxConflicts; }) st.folders;
+    };
+  };
+
+  services.restic.backups = builtins.mapAttrs (_: b: {
+    inherit (b) repository paths pruneOpts;
+    passwordFile = "/run/secrets/restic-password";
+    initialize = true;
+    # Lab only: OnBootSec and OnUnitInactiveSec make backups really run during a demo; the
+    # declared schedule, OnCalendar, is what freshness is judged against.
+    timerConfig = { OnCalendar = b.schedule; Persistent = true; OnBootSec = "3s"; OnUnitInactiveSec = "1h"; };
+  }) fleetHost.backups;
+
+  nixfleet.notebooks = builtins.mapAttrs (_: nb: { inherit (nb) path user remote branch; }) fleetHost.notebooks;
+
+  sops.secrets = builtins.mapAttrs (_: s: { inherit (s) owner group mode key; }) fleetHost.secrets;
+}

@@ -1,0 +1,89 @@
+# What fleet.nix declares for one host, worked out with builtins only (no nixpkgs), so that the
+# NixOS modules (modules/) and the lab's stand-in modules (lab/flake/) implement the very same
+# folders, peers, backup jobs, notebooks, secrets and ports.
+#
+#   (import ./lib/fleet.nix { fleet = import ./fleet.nix; hostName = "laptop"; }).backups
+#   => { documents-nas = { repository = "sftp:restic@nas.lan:/srv/restic/laptop-documents"; … };
+#        documents-offsite = { … }; }
+#
+# nixfleet computes the same from fleet.nix in Python (nixfleet/fleet.py, `expected`), and a test
+# holds the lab's evaluated declarations to it.
+{ fleet, hostName }:
+let
+  inherit (builtins) attrNames concatMap elem filter head listToAttrs map replaceStrings;
+  me = fleet.hosts.${hostName};
+  # Entries of an attribute set (folders, notebooks, jobs) whose `hosts` list this host.
+  mine = set: listToAttrs (map (name: { inherit name; value = set.${name}; })
+    (filter (name: elem hostName set.${name}.hosts) (attrNames (set))));
+  unique = xs: builtins.foldl' (acc: x: if elem x acc then acc else acc ++ [ x ]) [ ] xs;
+  others = xs: filter (n: n != hostName) xs;
+  homeOf = user: if user == "root" then "/root" else "/home/${user}";
+  # The group a user's files get: NixOS puts normal users in `users`.
+  groupOf = user: if user == "root" then "root" else "users";
+  user = head (me.users ++ [ "root" ]);
+  secret = owner: name: { inherit owner; group = groupOf owner; mode = "0400"; key = "${hostName}/${name}"; };
+
+  folders = mine (fleet.syncthing.folders or { });
+  peers = others (unique (concatMap (id: folders.${id}.hosts) (attrNames folders)));
+  notebooks = mine (fleet.notebooks or { });
+  jobs = mine (fleet.backups or { });
+  # One restic job per (job, repository): documents-nas, documents-offsite. Each host keeps its
+  # own repository per job under the repository's base, e.g. <nas>/laptop-documents.
+  backups = listToAttrs (concatMap (job: map (repo: {
+    name = "${job}-${repo}";
+    value = {
+      inherit job repo;
+      inherit (jobs.${job}) tier paths schedule keep;
+      repository = "${fleet.repositories.${repo}}/${hostName}-${job}";
+      pruneOpts = map (period: "--keep-${period} ${toString jobs.${job}.keep.${period}}") (attrNames jobs.${job}.keep);
+    };
+  }) jobs.${job}.repositories) (attrNames jobs));
+in
+{
+  inherit hostName user;
+  inherit (me) role address users;
+  home = homeOf user;
+  group = groupOf user;
+
+  # Syncthing: null when the host shares no folder. It runs as the host's first user.
+  syncthing = if folders == { } then null else {
+    inherit user;
+    group = groupOf user;
+    dataDir = homeOf user;
+    devices = listToAttrs (map (peer: {
+      name = peer;
+      value = { id = fleet.hosts.${peer}.syncthingId; address = fleet.hosts.${peer}.address; };
+    }) peers);
+    folders = builtins.mapAttrs (id: f: {
+      inherit id;
+      path = replaceStrings [ "~" ] [ (homeOf user) ] f.path;
+      devices = others f.hosts;
+      # Deleted and replaced files are kept 30 days; conflicts are kept as copies, never dropped.
+      versioning = { type = "staggered"; params.maxAge = "2592000"; };
+      maxConflicts = 10;
+    }) folders;
+  };
+
+  notebooks = builtins.mapAttrs (name: nb: {
+    path = "${homeOf nb.user}/.nb/${name}";
+    inherit (nb) user remote branch;
+  }) notebooks;
+
+  inherit backups;
+
+  # Every secret this host's data layer needs, each selected from secrets.yaml by `key`.
+  secrets =
+    (if folders == { } then { } else {
+      syncthing-cert = secret user "syncthing-cert";
+      syncthing-key = secret user "syncthing-key";
+    })
+    // (if backups == { } then { } else { restic-password = secret "root" "restic-password"; })
+    // (if notebooks == { } then { } else {
+      # The deploy key nb pushes with; its public half is hosts.<name>.notebookKey, which the
+      # notebooks' remote authorizes (and `nixfleet host retire` revokes).
+      nb-ssh-key = secret (head (map (n: notebooks.${n}.user) (attrNames notebooks))) "nb-ssh-key";
+    });
+
+  # What the firewall opens: the ports fleet.nix says the host exposes (SSH comes on top).
+  ports = me.exposes;
+}

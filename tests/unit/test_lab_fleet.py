@@ -1,0 +1,126 @@
+"""The lab flake runs the fleet fleet.nix declares: for every host, what nixfleet reads from the
+lab flake (``declared.nix``) equals what nixfleet.fleet.expected computes from fleet.nix, apart
+from the lab facts lab.json adds (addresses, generated IDs and keys, repository bases) and the
+lab's shortened timers. The Nix helper the real modules use (lib/fleet.nix) is held to the same."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nixfleet import fleet, nix
+from nixfleet.declared import EXPRESSION
+from nixfleet.lab import manager
+from nixfleet.lab.topology import plan
+
+REPO = Path(__file__).resolve().parents[2]
+# Lab only: timers that fire soon after boot, so backups really run in a demo.
+LAB_TIMER_KEYS = {"OnBootSec", "OnUnitInactiveSec"}
+# What lab.json may set on a fleet host: lab facts, never a declaration.
+LAB_HOST_KEYS = {"address", "syncthingId", "notebookKey"}
+
+
+def _made(names: list[str]) -> dict[str, manager.HostSecrets]:
+    return {
+        n: manager.HostSecrets({}, f"age1{n}", f"ID-{n.upper()}", f"ssh-ed25519 AAAA{n} nb@{n}")
+        for n in names
+    }
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The lab flake as ``lab up`` assembles it (two generic hosts too), evaluated."""
+    data = fleet.load(REPO / "fleet.nix")
+    hosts = plan(data["hosts"], 2)
+    lab_json = manager.lab_data(data, hosts, _made([h.name for h in hosts]))
+    target = tmp_path_factory.mktemp("lab") / "flake"
+    manager.assemble_flake(target, REPO / "fleet.nix", lab_json, {})
+    argv = nix.eval_hosts(f"path:{target}", [h.name for h in hosts], EXPRESSION)
+    out = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return lab_json, json.loads(out.stdout)
+
+
+def _merged(data: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _as_declared(d: dict[str, Any]) -> dict[str, Any]:
+    got = {k: d[k] for k in ("syncthing", "nb", "restic", "secrets", "network")}
+    for job in got["restic"].values():
+        job["timerConfig"] = {
+            k: v for k, v in job["timerConfig"].items() if k not in LAB_TIMER_KEYS
+        }
+    got["network"] = {proto: sorted(ports) for proto, ports in got["network"].items()}
+    return got
+
+
+def test_lab_json_holds_only_lab_facts(lab: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    lab_json, _ = lab
+    data = fleet.load(REPO / "fleet.nix")
+    assert set(lab_json) == {"hosts", "repositories"}
+    assert set(lab_json["repositories"]) == set(data["repositories"])
+    for name, row in lab_json["hosts"].items():
+        if name in data["hosts"]:
+            assert set(row) == LAB_HOST_KEYS, name
+        else:
+            assert row["role"] == "generic", name
+
+
+@pytest.mark.parametrize("host", sorted(fleet.load(REPO / "fleet.nix")["hosts"]))
+def test_the_lab_declares_what_fleet_nix_declares(
+    lab: tuple[dict[str, Any], dict[str, Any]], host: str
+) -> None:
+    lab_json, declared = lab
+    want = fleet.expected(_merged(fleet.load(REPO / "fleet.nix"), lab_json), host)
+    assert _as_declared(declared[host]) == want
+
+
+def test_the_lab_runs_every_job_and_folder(lab: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """Not vacuous: the fleet's jobs, folders and notebooks all appear somewhere in the lab."""
+    _, declared = lab
+    data = fleet.load(REPO / "fleet.nix")
+    jobs = {name.rsplit("-", 1)[0] for d in declared.values() for name in d["restic"]}
+    assert jobs == set(data["backups"])
+    folders = {f for d in declared.values() if d["syncthing"] for f in d["syncthing"]["folders"]}
+    assert folders == set(data["syncthing"]["folders"])
+    assert {n for d in declared.values() for n in d["nb"]} == set(data["notebooks"])
+
+
+@pytest.mark.parametrize("host", sorted(fleet.load(REPO / "fleet.nix")["hosts"]))
+def test_lib_fleet_nix_agrees_with_expected(host: str) -> None:
+    """The helper the real modules use gives the same jobs, folders, peers, secrets and ports."""
+    expr = (
+        f'import {REPO}/lib/fleet.nix {{ fleet = import {REPO}/fleet.nix; hostName = "{host}"; }}'
+    )
+    out = subprocess.run(["nix-instantiate", "--eval", "--strict", "--json", "--expr", expr],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    got = json.loads(out.stdout)
+    want = fleet.expected(fleet.load(REPO / "fleet.nix"), host)
+    assert {n: (b["repository"], b["paths"], b["pruneOpts"], b["schedule"])
+            for n, b in got["backups"].items()} == {
+        n: (b["repository"], b["paths"], b["pruneOpts"], b["timerConfig"]["OnCalendar"])
+        for n, b in want["restic"].items()
+    }  # fmt: skip
+    assert {n: (s["owner"], s["group"], s["mode"]) for n, s in got["secrets"].items()} == {
+        n: (s["owner"], s["group"], s["mode"]) for n, s in want["secrets"].items()
+    }
+    assert sorted({22, *got["ports"]["tcp"]}) == want["network"]["tcp"]
+    assert {n: nb for n, nb in got["notebooks"].items()} == want["nb"]
+    if want["syncthing"] is None:
+        assert got["syncthing"] is None
+    else:
+        st = got["syncthing"]
+        assert {n: {"id": d["id"]} for n, d in st["devices"].items()} == want["syncthing"][
+            "devices"
+        ]
+        assert {
+            n: {**f, "versioning": f["versioning"]["type"]} for n, f in st["folders"].items()
+        } == want["syncthing"]["folders"]
