@@ -110,7 +110,7 @@ let
   ++ map (u: "install -m 0444 ${toFile "authorized-keys" (concatStringsSep "\n" users.${u}.openssh.authorizedKeys.keys + "\n")} /etc/ssh/authorized_keys.d/${u} || rc=1")
     (filter (u: (users.${u}.openssh.authorizedKeys.keys or [ ]) != [ ]) (attrNames users))
   ++ map (d: if builtins.isString d then "install -d ${d} || rc=1"
-              else "install -d -o ${d.user} -g ${d.user} ${d.path} || rc=1") dirs
+              else "install -d -o ${d.user} -g \"$(id -gn ${d.user})\" ${d.path} || rc=1") dirs
   ++ [ "@out@/sw/bin/install-secrets '${sopsFile}' '${config.sops.age.keyFile or ""}' ${concatStringsSep " " (map (s: let x = secrets.${s}; in
         "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}:${x.key or "${hostName}/${s}"}") (attrNames secrets))} || rc=1" ]
   ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])
