@@ -12,11 +12,13 @@ from pathlib import Path
 
 from nixfleet import fleet
 
+_KEY = "~/.ssh/id_ed25519"
 _ssh = {
     "ssh_user": "root",
-    "ssh_key": "~/.ssh/id_ed25519",
     "ssh_known_hosts_file": "~/.ssh/known_hosts",
     "ssh_strict_host_key_checking": "yes",
+    # Your key, if you have one there; otherwise the SSH agent's keys (pyinfra's default).
+    **({"ssh_key": _KEY} if Path(_KEY).expanduser().is_file() else {}),
 }
 
 # How to reach and build a host, where it is not the default: deploy settings, not fleet data.

@@ -10,9 +10,20 @@ from pathlib import Path
 
 import click
 
-from nixfleet import flake, fleet_inventory, offline, outcome, private, process, remote, table
+from nixfleet import (
+    flake,
+    fleet_inventory,
+    membership,
+    offline,
+    outcome,
+    private,
+    process,
+    remote,
+    table,
+)
 from nixfleet import plan as planning
 from nixfleet.errors import NixfleetError
+from nixfleet.fleet import ROLE_GROUPS
 from nixfleet.lab import manager
 from nixfleet.lab.topology import LabPaths
 from nixfleet.report import STATE_DIR, new_run_id
@@ -227,6 +238,71 @@ def dry_run(inventory: str, output: str) -> None:
 
 
 @main.group()
+def host() -> None:
+    """Add a machine to the fleet, or retire a lost one (fleet.nix, .sops.yaml, secrets).
+
+    \b
+    Both need the admin's age key, to re-encrypt the secrets:
+      export SOPS_AGE_KEY_FILE=~/.config/sops/age/admin.txt
+      nixfleet host add tablet --role workstation --address tablet.lan
+      nixfleet host retire laptop
+    """
+
+
+FLAKE = click.option(
+    "--flake",
+    "flake_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The flake whose fleet.nix, .sops.yaml and secrets change.",
+)
+
+
+def _print_change(change: membership.Change) -> None:
+    for line in change.done:
+        click.echo(f"{change.host}: {line}")
+    click.echo("next:")
+    for i, step in enumerate(change.steps, 1):
+        click.echo(f"  {i}. {step}")
+
+
+@host.command("add")
+@click.argument("name")
+@click.option(
+    "--role", required=True, type=click.Choice(sorted(ROLE_GROUPS)), help="What the machine is."
+)
+@click.option("--address", required=True, help="How the controller reaches it (name or IP).")
+@FLAKE
+@click.option(
+    "--keys",
+    "keys_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the new host's age key is written (default: FLAKE/.keys, git-ignored).",
+)
+def host_add(name: str, role: str, address: str, flake_dir: Path, keys_dir: Path | None) -> None:
+    """Add NAME to the fleet: fleet.nix, hosts/NAME/, its age key and its secrets."""
+    try:
+        _print_change(
+            membership.add(flake_dir, name, role, address, keys_dir or flake_dir / ".keys")
+        )
+    except NixfleetError as exc:
+        _fail(exc)
+
+
+@host.command("retire")
+@click.argument("name")
+@FLAKE
+def host_retire(name: str, flake_dir: Path) -> None:
+    """Retire NAME (a lost device): out of every peer list, folder, notebook and backup job,
+    and out of the secrets' recipients, with the secrets re-encrypted."""
+    try:
+        _print_change(membership.retire(flake_dir, name))
+    except NixfleetError as exc:
+        _fail(exc)
+
+
+@main.group()
 def lab() -> None:
     """The lab: real hosts on this machine (netns + systemd-nspawn), in .lab/."""
 
@@ -245,9 +321,15 @@ def _fail(exc: NixfleetError) -> None:
     help="Generic hosts (node001 …) to start beyond the five named ones.",
 )
 def lab_up(generic: int) -> None:
-    """Start a fresh lab (idempotent: stale lab state is cleared first)."""
+    """Start a fresh lab (idempotent: stale lab state is cleared first). If the lab is running
+    and its flake's fleet.nix has hosts it does not (``nixfleet host add … --flake .lab/flake``),
+    start just those, and keep the rest running."""
+    paths = LabPaths(LAB_DIR.resolve())
     try:
-        manager.up(LabPaths(LAB_DIR.resolve()), generic=generic)
+        if manager.running_lab(paths) and manager.missing_hosts(paths):
+            manager.add_hosts(paths)
+        else:
+            manager.up(paths, generic=generic)
     except NixfleetError as exc:
         _fail(exc)
 

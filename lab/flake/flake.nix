@@ -19,7 +19,13 @@
       # `nixfleet lab up` copies fleet.nix and lib/fleet.nix in; inside the nixfleet repo (as in
       # `make check`) the template reads the repo's own.
       local = own: repo: if builtins.pathExists own then own else repo;
-      fleet = update (import (local ./fleet.nix ../../fleet.nix)) (json ./lab.json);
+      data = import (local ./fleet.nix ../../fleet.nix);
+      lab = json ./lab.json;
+      # Lab facts of a host fleet.nix no longer has (a retired one) are dropped with it; the
+      # generic benchmark hosts, which carry a role of their own, stay.
+      labHosts = lab.hosts or { };
+      kept = builtins.filter (n: data.hosts ? ${n} || labHosts.${n} ? role) (builtins.attrNames labHosts);
+      fleet = update data (lab // { hosts = builtins.listToAttrs (map (n: { name = n; value = labHosts.${n}; }) kept); });
       fleetLib = import (local ./lib/fleet.nix ../../lib/fleet.nix);
       overrides = json ./overrides.json;
       lib = import ./lib { inherit self fleet fleetLib overrides; };

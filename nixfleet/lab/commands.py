@@ -63,45 +63,6 @@ def host_boot(host: LabHost, host_dir: Path, boot_script: Path) -> Argv:
     ]
 
 
-def keygen(path: Path, comment: str) -> Argv:
-    """A new passphrase-less ed25519 key pair at ``path``."""
-    return ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)]
-
-
-def age_keygen(path: Path) -> Argv:
-    """A new age identity at ``path`` (created 0600); its public key is printed on stderr."""
-    return ["age-keygen", "-o", str(path)]
-
-
-def age_recipient(path: Path) -> Argv:
-    """The public key (recipient) of the age identity at ``path``."""
-    return ["age-keygen", "-y", str(path)]
-
-
-def sops_encrypt(config: Path, name: str) -> Argv:
-    """Encrypt JSON on stdin as the sops file ``name``, to the recipients the creation rules in
-    ``config`` (a ``.sops.yaml``) give it; the YAML comes out on stdout. The config is named, so
-    no other ``.sops.yaml`` (the repository's own) is looked for.
-
-    >>> sops_encrypt(Path(".lab/flake/.sops.yaml"), "secrets.yaml")[2:6]
-    ['--config', '.lab/flake/.sops.yaml', '--filename-override', 'secrets.yaml']
-    """
-    return [
-        "sops",
-        "--disable-version-check",
-        "--config",
-        str(config),
-        "--filename-override",
-        name,
-        "--encrypt",
-        "--input-type",
-        "json",
-        "--output-type",
-        "yaml",
-        "/dev/stdin",
-    ]
-
-
 def keyscan(host: LabHost) -> Argv:
     """Ask a host's sshd for its ed25519 key; succeeds once sshd is listening."""
     return ["ssh-keyscan", "-T", "1", "-t", "ed25519", host.address]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nixfleet import fleet, process
+from nixfleet import fleet, keys, process
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import commands, files
 from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, save_hosts
@@ -93,7 +93,7 @@ def up(
         shutil.rmtree(paths.root)
     for sub in (paths.key.parent, paths.control_dir):
         sub.mkdir(parents=True, exist_ok=True)
-    process.check(commands.keygen(paths.key, "nixfleet-lab-controller"))
+    process.check(keys.keygen(paths.key, "nixfleet-lab-controller"))
     parallel(lambda h: _prepare_host(paths, h), hosts)
     made = dict(
         zip(
@@ -123,12 +123,78 @@ def up(
     return hosts
 
 
+def add_hosts(paths: LabPaths, log: Callable[[str], None] = print) -> list[LabHost]:
+    """Bring up the hosts the lab flake's fleet.nix has and the running lab does not (added with
+    ``nixfleet host add … --flake .lab/flake``), leaving the running hosts as they are. Each new
+    host gets the age key ``host add`` made for it (``.lab/flake/.keys/<name>/key.txt``), as the
+    user would copy it onto a new machine; the others learn its name and host key."""
+    preflight()
+    start = time.monotonic()
+    running = load_hosts(paths.hosts_json)
+    new = missing_hosts(paths)
+    if not new:
+        log("lab up: no host in the lab flake's fleet.nix is missing from the lab")
+        return []
+    for h in new:
+        key = paths.flake / ".keys" / h.name / "key.txt"
+        if not key.is_file():
+            raise NixfleetError(
+                f"{h.name}: no age key at {key}; add the host with "
+                f"`nixfleet host add {h.name} … --flake {paths.flake}`"
+            )
+    hosts = running + new
+    parallel(lambda h: _prepare_host(paths, h), new)
+    for h in new:
+        sops_dir = paths.host_dir(h.name) / "upper/var/lib/sops-nix"
+        sops_dir.mkdir(parents=True, mode=0o700)
+        shutil.copy(paths.flake / ".keys" / h.name / "key.txt", sops_dir / "key.txt")
+        (sops_dir / "key.txt").chmod(0o600)
+    _write_shared_host_files(paths, hosts, live={h.name for h in running})
+    for h in new:
+        for argv in commands.host_net_up(h):
+            process.check(argv)
+        d = paths.host_dir(h.name)
+        process.spawn_detached(commands.host_boot(h, d, BOOT_SCRIPT), log=d / "console.log")
+    host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
+    paths.known_hosts.write_text(files.known_hosts(host_keys))
+    paths.ssh_config.write_text(
+        files.ssh_config(hosts, paths.key, paths.known_hosts, paths.control_dir)
+    )
+    save_hosts(paths.hosts_json, hosts, {})
+    parallel(lambda h: _wait_running(paths, h, host_keys[h]), new)
+    lab_json = paths.flake / "lab.json"
+    lab = json.loads(lab_json.read_text())
+    for h in new:
+        lab["hosts"][h.name] = {"address": h.address}
+    lab_json.write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
+    _commit(paths.flake, [lab_json], f"lab: {', '.join(h.name for h in new)} joined")
+    log(f"lab up: {', '.join(h.name for h in new)} running in {time.monotonic() - start:.1f} s")
+    return new
+
+
+def missing_hosts(paths: LabPaths) -> list[LabHost]:
+    """The hosts of the lab flake's fleet.nix that the lab does not have yet, with addresses
+    that do not clash with the running ones."""
+    running = load_hosts(paths.hosts_json)
+    data = fleet.load(paths.flake / "fleet.nix")
+    generic = sum(1 for h in running if h.role == "generic")
+    planned = plan(data["hosts"], generic, {h.name: h.address for h in running})
+    return [h for h in planned if h.name not in {r.name for r in running}]
+
+
+def running_lab(paths: LabPaths) -> bool:
+    """Whether a lab is up: its hosts file exists and every host in it answers (in any state)."""
+    if not paths.hosts_json.exists() or not (paths.flake / "fleet.nix").exists():
+        return False
+    return all(r["container"] and r["system"] != "unreachable" for r in status(paths))
+
+
 def _prepare_host(paths: LabPaths, host: LabHost) -> None:
     d = paths.host_dir(host.name)
     for sub in ("upper", "work", "merged", "nix", "root/.ssh", "etc-nixos"):
         (d / sub).mkdir(parents=True, exist_ok=True)
-    process.check(commands.keygen(d / "host_key", f"host key of {host.name}"))
-    process.check(commands.keygen(d / "root/.ssh/id_ed25519", f"root@{host.name}"))
+    process.check(keys.keygen(d / "host_key", f"host key of {host.name}"))
+    process.check(keys.keygen(d / "root/.ssh/id_ed25519", f"root@{host.name}"))
     upper = d / "upper"
     etc = upper / "etc"
     (etc / "ssh/sshd_config.d").mkdir(parents=True)
@@ -174,24 +240,16 @@ def _host_secrets(paths: LabPaths, host: LabHost) -> HostSecrets:
     ``sops.age.keyFile``); the values go into the fleet's encrypted ``secrets.yaml``, which the
     host decrypts at activation. No plaintext secret is written to the host's disk."""
     d = paths.host_dir(host.name)
-    keys = d / "upper/var/lib/sops-nix"
-    keys.mkdir(parents=True, mode=0o700)
-    process.check(commands.age_keygen(keys / "key.txt"))
-    recipient = process.check(commands.age_recipient(keys / "key.txt")).stdout.strip()
+    sops_dir = d / "upper/var/lib/sops-nix"
+    sops_dir.mkdir(parents=True, mode=0o700)
+    process.check(keys.age_keygen(sops_dir / "key.txt"))
+    recipient = process.check(keys.age_recipient(sops_dir / "key.txt")).stdout.strip()
     identity = d / "syncthing-identity"
-    process.check(
-        [
-            "syncthing",
-            "generate",
-            f"--home={identity}",
-            "--no-default-folder",
-            "--skip-port-probing",
-        ]
-    )
-    device_id = process.check(["syncthing", "-device-id", f"--home={identity}"]).stdout.strip()
+    process.check(keys.syncthing_generate(identity))
+    device_id = process.check(keys.syncthing_device_id(identity)).stdout.strip()
     # The host's notebook deploy key: the private half is a secret, the public half fleet data.
     nb_key = identity / "nb_ed25519"
-    process.check(commands.keygen(nb_key, f"nb@{host.name}"))
+    process.check(keys.keygen(nb_key, f"nb@{host.name}"))
     values = {
         "syncthing-cert": (identity / "cert.pem").read_text(),
         "syncthing-key": (identity / "key.pem").read_text(),
@@ -234,27 +292,40 @@ def _encrypt_secrets(paths: LabPaths, made: Mapping[str, HostSecrets]) -> dict[s
     names those recipients: the two files the lab flake commits."""
     admin = paths.root / "age" / "admin.key"
     admin.parent.mkdir(mode=0o700, exist_ok=True)
-    process.check(commands.age_keygen(admin))
-    admin_key = process.check(commands.age_recipient(admin)).stdout.strip()
+    process.check(keys.age_keygen(admin))
+    admin_key = process.check(keys.age_recipient(admin)).stdout.strip()
     config = files.sops_config(admin_key, {name: m.recipient for name, m in made.items()})
     rules = admin.parent / ".sops.yaml"  # the flake's own, until the flake exists
     rules.write_text(config)
     plaintext = json.dumps({name: m.values for name, m in made.items()})
-    encrypted = process.check(commands.sops_encrypt(rules, "secrets.yaml"), input=plaintext)
+    encrypted = process.check(keys.sops_encrypt(rules, "secrets.yaml"), input=plaintext)
     return {"secrets.yaml": encrypted.stdout, ".sops.yaml": config}
 
 
-def _write_shared_host_files(paths: LabPaths, hosts: list[LabHost]) -> None:
-    """Files every host needs about the others: names, host keys and client keys."""
+def _write_shared_host_files(
+    paths: LabPaths, hosts: list[LabHost], live: frozenset[str] | set[str] = frozenset()
+) -> None:
+    """Files every host needs about the others: names, host keys and client keys. Hosts in
+    ``live`` are running: their /etc files are replaced over ssh, not under their overlay."""
     controller_pub = paths.key.with_suffix(".pub").read_text()
     client_pubs = [(paths.host_dir(h.name) / "root/.ssh/id_ed25519.pub").read_text() for h in hosts]
     host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
     for h in hosts:
         d = paths.host_dir(h.name)
-        (d / "upper/etc/hosts").write_text(files.etc_hosts(hosts))
+        # /root is bound from the lab's own directory, so these are written in place.
         (d / "root/.ssh/authorized_keys").write_text(controller_pub + "".join(client_pubs))
         (d / "root/.ssh/known_hosts").write_text(files.known_hosts(host_keys))
-        (d / "upper/etc/ssh/ssh_known_hosts").write_text(files.known_hosts(host_keys))
+        etc = {"hosts": files.etc_hosts(hosts), "ssh/ssh_known_hosts": files.known_hosts(host_keys)}
+        for rel, text in etc.items():
+            if h.name in live:
+                process.check(
+                    commands.ssh(
+                        paths.ssh_config, h, f"cat > /etc/{rel}.new && mv /etc/{rel}.new /etc/{rel}"
+                    ),
+                    input=text,
+                )
+            else:
+                (d / "upper/etc" / rel).write_text(text)
 
 
 def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
@@ -304,18 +375,24 @@ def _make_flake(
 ) -> None:
     """The lab flake in a fresh git repo: the lab's stand-in for the user's config."""
     assemble_flake(paths.flake, fleet_path, lab, extra)
+    _commit(paths.flake, None, "lab: initial fleet configuration")
+
+
+def _commit(flake: Path, changed: list[Path] | None, message: str) -> None:
+    """Commit ``changed`` (everything, when None) in the lab flake's git repo."""
     git = [
         "git",
         "-C",
-        str(paths.flake),
+        str(flake),
         "-c",
         "user.name=nixfleet lab",
         "-c",
         "user.email=lab@nixfleet.invalid",
     ]
-    process.check([*git, "init", "-q", "-b", "main"])
-    process.check([*git, "add", "-A"])
-    process.check([*git, "commit", "-q", "-m", "lab: initial fleet configuration"])
+    if changed is None:
+        process.check([*git, "init", "-q", "-b", "main"])
+    process.check([*git, "add", "-A", *([] if changed is None else ["--", *map(str, changed)])])
+    process.check([*git, "commit", "-q", "-m", message])
 
 
 def _known_host(paths: LabPaths, name: str) -> LabHost:
