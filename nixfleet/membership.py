@@ -144,7 +144,9 @@ def _stage(files: FlakeFiles, paths: list[Path]) -> None:
     """``git add`` what changed: a flake sees only the files git tracks."""
     inside = process.run(["git", "-C", str(files.root), "rev-parse", "--is-inside-work-tree"])
     if inside.ok and inside.stdout.strip() == "true":
-        process.check(["git", "-C", str(files.root), "add", "--", *(str(p.resolve()) for p in paths)])
+        process.check(
+            ["git", "-C", str(files.root), "add", "--", *(str(p.resolve()) for p in paths)]
+        )
 
 
 CONFIGURATION = """\

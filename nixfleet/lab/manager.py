@@ -312,9 +312,10 @@ def _write_shared_host_files(
     host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
     for h in hosts:
         d = paths.host_dir(h.name)
-        # /root is bound from the lab's own directory, so these are written in place.
-        (d / "root/.ssh/authorized_keys").write_text(controller_pub + "".join(client_pubs))
-        (d / "root/.ssh/known_hosts").write_text(files.known_hosts(host_keys))
+        # /root is bound from the lab's own directory, so these are replaced in place (by rename:
+        # a running host's sshd or ssh never reads half a file).
+        _replace(d / "root/.ssh/authorized_keys", controller_pub + "".join(client_pubs))
+        _replace(d / "root/.ssh/known_hosts", files.known_hosts(host_keys))
         etc = {"hosts": files.etc_hosts(hosts), "ssh/ssh_known_hosts": files.known_hosts(host_keys)}
         for rel, text in etc.items():
             if h.name in live:
@@ -326,6 +327,12 @@ def _write_shared_host_files(
                 )
             else:
                 (d / "upper/etc" / rel).write_text(text)
+
+
+def _replace(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.new")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:

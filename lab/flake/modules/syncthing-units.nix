@@ -16,10 +16,12 @@ let
       rescanIntervalS = 60;
       devices = map (n: { deviceID = s.devices.${n}.id; }) f.devices;
     }) s.folders);
-  json = builtins.toJSON { inherit devices folders; options = s.options; };
+  # As NixOS's syncthing-init script embeds the settings, the unit names them by store path: new
+  # settings are a changed unit, which the switch restarts, so they are applied at once.
+  settings = builtins.toFile "syncthing-settings.json"
+    (builtins.toJSON { inherit devices folders; options = s.options; inherit (st) overrideDevices overrideFolders; });
 in
 if !(st.enable or false) then { } else {
-  environment.etc."syncthing/settings.json".text = json;
   systemd.services.syncthing = {
     description = "Syncthing service";
     after = [ "network.target" ];
@@ -45,7 +47,7 @@ if !(st.enable or false) then { } else {
       Type = "oneshot";
       RemainAfterExit = true;
       User = st.user;
-      ExecStart = "/run/current-system/sw/bin/syncthing-init ${st.configDir} ${st.guiAddress} /etc/syncthing/settings.json";
+      ExecStart = "/run/current-system/sw/bin/syncthing-init ${st.configDir} ${st.guiAddress} ${settings}";
     };
   };
 }
