@@ -8,6 +8,7 @@ shown without it. On a real machine: ``nixfleet check --flake .``.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -173,3 +174,27 @@ def test_each_host_has_a_configuration_and_a_marked_placeholder(host: str) -> No
     assert (REPO / f"hosts/{host}/configuration.nix").exists()
     hardware = (REPO / f"hosts/{host}/hardware-configuration.nix").read_text()
     assert hardware.startswith("# PLACEHOLDER") and "nixos-generate-config" in hardware
+
+
+def _sops_keys(text: str) -> set[str]:
+    """``host/name`` of every value in a sops YAML file (its keys stay plaintext)."""
+    found, host = set(), ""
+    for line in text.split("\nsops:", 1)[0].splitlines():
+        if m := re.match(r"^([\w-]+):\s*$", line):
+            host = m[1]
+        elif m := re.match(r"^ {4}([\w-]+): ENC\[", line):
+            found.add(f"{host}/{m[1]}")
+    return found
+
+
+@pytest.mark.parametrize("host", ["desktop", "laptop", "server", "vps", "nas"])
+def test_every_secret_a_host_declares_is_in_secrets_yaml(host: str) -> None:
+    expr = f'(import {REPO}/lib/fleet.nix {{ fleet = import {REPO}/fleet.nix; hostName = "{host}"; }}).secrets'
+    out = subprocess.run(["nix-instantiate", "--eval", "--strict", "--json", "--expr", expr],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    declared = {s["key"] for s in json.loads(out.stdout).values()}
+    declared |= set(re.findall(rf'key = "({host}/[\w-]+)"', "".join(
+        p.read_text() for d in CHECKED for p in (REPO / d).rglob("*.nix"))))  # fmt: skip
+    present = _sops_keys((REPO / "secrets/secrets.yaml").read_text())
+    assert declared <= present, sorted(declared - present)
+    assert host != "desktop" or {"desktop/nb-ssh-key", "desktop/restic-password"} <= declared
