@@ -105,19 +105,7 @@ def up(
 
     for argv in commands.bridge_up():
         process.check(argv)
-    for h in hosts:
-        for argv in commands.host_net_up(h):
-            process.check(argv)
-        d = paths.host_dir(h.name)
-        process.spawn_detached(commands.host_boot(h, d, BOOT_SCRIPT), log=d / "console.log")
-
-    host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
-    paths.known_hosts.write_text(files.known_hosts(host_keys))
-    paths.ssh_config.write_text(
-        files.ssh_config(hosts, paths.key, paths.known_hosts, paths.control_dir)
-    )
-    save_hosts(paths.hosts_json, hosts, {})
-    parallel(lambda h: _wait_running(paths, h, host_keys[h]), hosts)
+    _boot(paths, hosts, hosts)
     _make_flake(paths, fleet_path, lab_data(data, hosts, made), sops_files)
     log(f"lab up: {len(hosts)} hosts running in {time.monotonic() - start:.1f} s")
     return hosts
@@ -150,7 +138,21 @@ def add_hosts(paths: LabPaths, log: Callable[[str], None] = print) -> list[LabHo
         shutil.copy(paths.flake / ".keys" / h.name / "key.txt", sops_dir / "key.txt")
         (sops_dir / "key.txt").chmod(0o600)
     _write_shared_host_files(paths, hosts, live={h.name for h in running})
+    _boot(paths, new, hosts)
+    lab_json = paths.flake / "lab.json"
+    lab = json.loads(lab_json.read_text())
     for h in new:
+        lab["hosts"][h.name] = {"address": h.address}
+    lab_json.write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
+    _commit(paths.flake, [lab_json], f"lab: {', '.join(h.name for h in new)} joined")
+    log(f"lab up: {', '.join(h.name for h in new)} running in {time.monotonic() - start:.1f} s")
+    return new
+
+
+def _boot(paths: LabPaths, booting: list[LabHost], hosts: list[LabHost]) -> None:
+    """Boot ``booting`` (prepared), write the controller's view of all ``hosts`` (known_hosts,
+    ssh_config, hosts.json), and wait until every booting host runs."""
+    for h in booting:
         for argv in commands.host_net_up(h):
             process.check(argv)
         d = paths.host_dir(h.name)
@@ -161,15 +163,7 @@ def add_hosts(paths: LabPaths, log: Callable[[str], None] = print) -> list[LabHo
         files.ssh_config(hosts, paths.key, paths.known_hosts, paths.control_dir)
     )
     save_hosts(paths.hosts_json, hosts, {})
-    parallel(lambda h: _wait_running(paths, h, host_keys[h]), new)
-    lab_json = paths.flake / "lab.json"
-    lab = json.loads(lab_json.read_text())
-    for h in new:
-        lab["hosts"][h.name] = {"address": h.address}
-    lab_json.write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
-    _commit(paths.flake, [lab_json], f"lab: {', '.join(h.name for h in new)} joined")
-    log(f"lab up: {', '.join(h.name for h in new)} running in {time.monotonic() - start:.1f} s")
-    return new
+    parallel(lambda h: _wait_running(paths, h, host_keys[h]), booting)
 
 
 def missing_hosts(paths: LabPaths) -> list[LabHost]:
