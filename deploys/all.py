@@ -16,7 +16,7 @@ import os
 
 from pyinfra.context import host, state
 
-from nixfleet import nix
+from nixfleet import nix, rebuild
 from nixfleet.models import Action, FlakeRef
 from nixfleet.preparation import prepare
 from nixfleet.report import STATE_DIR
@@ -31,13 +31,16 @@ desired = prepared.desired
 
 
 def rebuild_argv(action: Action, flake_ref: FlakeRef | None = None) -> list[str]:
+    assert prepared.flavour is not None  # found with the evaluation, before anything runs
     return nix.nixos_rebuild(
         action,
         flake_ref or settings.flake,
         settings.ssh.destination,
         program=settings.nixos_rebuild,
         build_host=settings.build_host,
-        sudo=settings.use_remote_sudo,
+        flags=rebuild.flags(
+            prepared.flavour, settings.use_remote_sudo, settings.nixos_rebuild_flags
+        ),
     )
 
 

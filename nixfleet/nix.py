@@ -61,22 +61,20 @@ def nixos_rebuild(
     *,
     program: str = "nixos-rebuild",
     build_host: str | None = None,
-    sudo: bool = False,
-    extra: Sequence[str] = (),
+    flags: Sequence[str] = (),
 ) -> list[str]:
-    """The nixos-rebuild command line nixfleet runs on the controller for one host.
+    """The nixos-rebuild command line nixfleet runs on the controller for one host. ``flags``
+    are spelled for the program's flavour already (:func:`nixfleet.rebuild.flags`).
 
-    >>> nixos_rebuild(Action.SWITCH, FlakeRef(".", "nas"), "root@nas")
-    ['nixos-rebuild', 'switch', '--flake', '.#nas', '--target-host', 'root@nas']
+    >>> nixos_rebuild(Action.SWITCH, FlakeRef(".", "nas"), "root@nas", flags=["--sudo"])
+    ['nixos-rebuild', 'switch', '--flake', '.#nas', '--target-host', 'root@nas', '--sudo']
     """
     argv = [program, action.value, "--flake", str(flake)]
     if target:
         argv += ["--target-host", target]
     if build_host:
         argv += ["--build-host", build_host]
-    if sudo:
-        argv.append("--use-remote-sudo")
-    return argv + list(extra)
+    return argv + list(flags)
 
 
 def build_toplevel(flake: FlakeRef) -> list[str]:

@@ -13,6 +13,7 @@ from pyinfra.api.state import State
 from nixfleet import run
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Desired
+from nixfleet.rebuild import Flavour
 from nixfleet.report import Recorder
 from nixfleet.settings import HostSettings
 
@@ -24,6 +25,7 @@ class Prepared:
     desired: Desired | None
     error: str | None
     revision: str | None
+    flavour: Flavour | None = None  # of the host's nixos-rebuild, when deploying
 
 
 def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
@@ -43,6 +45,7 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
         ctx.flake.refuse_dirty(settings.flake.path)
     try:
         desired = ctx.flake.evaluate(settings.flake.path, settings.flake.attr, batch)
+        flavour = ctx.rebuild_flavour(settings.nixos_rebuild) if deploying else None
     except NixfleetError as error:
         if deploying and not planning:
             raise  # nothing is touched anywhere when one host's configuration does not evaluate
@@ -52,4 +55,4 @@ def prepare(state: State, host: Host, *, deploying: bool) -> Prepared:
         ctx.flake.prebuild(settings.flake.path, [a for a, elsewhere in same_flake if not elsewhere])
     revision = ctx.flake.revision(settings.flake.path)
     run.describe(recorder, settings.flake.path, settings.action.value, revision)
-    return Prepared(settings, recorder, desired, None, revision)
+    return Prepared(settings, recorder, desired, None, revision, flavour)

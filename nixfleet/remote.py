@@ -167,6 +167,33 @@ def persist(toplevel: str, revision: str, armed: bool) -> str:
     return _run("persist", int(armed), PROFILE, toplevel, REVISIONS_DIR, revision)
 
 
+ACTIVATION_UNIT = "nixos-rebuild-switch-to-configuration"  # both flavours' transient unit
+
+
+def observe_activation(since_epoch: int) -> str:
+    """How the host's last switch-to-configuration (nixos-rebuild's, in its transient unit)
+    ended since ``since_epoch``, from the host's journal (``switch/observe.sh``): the legacy
+    nixos-rebuild turns every failure into exit 1, so the exit code alone cannot say.
+
+    >>> "nixos-rebuild-switch-to-configuration" in observe_activation(1700000000)
+    True
+    """
+    return _run("observe", ACTIVATION_UNIT, since_epoch)
+
+
+def activation_status(output: str) -> int | None:
+    r"""The exit code :func:`observe_activation` printed, or None when the journal did not say.
+
+    >>> activation_status("STC-STATUS=4\n"), activation_status("STC-STATUS=unknown")
+    (4, None)
+    """
+    for line in output.splitlines():
+        key, _, value = line.strip().partition("=")
+        if key == "STC-STATUS" and value.isdigit():
+            return int(value)
+    return None
+
+
 def schedule_reboot(policy: str) -> str | None:
     """The command that carries out a reboot policy, or None for ``never``.
 

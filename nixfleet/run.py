@@ -16,9 +16,11 @@ import gevent
 from pyinfra.api.host import Host
 from pyinfra.api.state import BaseStateCallback, State
 
+from nixfleet import process, rebuild
 from nixfleet.area import Observed
 from nixfleet.errors import NixfleetError
 from nixfleet.flake import FlakeRun
+from nixfleet.rebuild import Flavour
 from nixfleet.report import Recorder
 from nixfleet.ssh import SshTarget
 
@@ -38,6 +40,15 @@ class RunContext:
     by_flake: dict[str, list[tuple[str, bool]]] | None = None
     interrupt_handlers: bool = False
     attached: bool = False
+    # Which flavour each nixos-rebuild program is (legacy or ng), found once per run.
+    flavours: dict[str, Flavour] = field(default_factory=dict)
+
+    def rebuild_flavour(self, program: str) -> Flavour:
+        """Whether ``program`` is the legacy nixos-rebuild or nixos-rebuild-ng, asked once."""
+        if program not in self.flavours:
+            result = process.run(rebuild.probe_argv(program))
+            self.flavours[program] = rebuild.flavour_of(program, result.returncode, result.stderr)
+        return self.flavours[program]
 
 
 class _ReportCallbacks(BaseStateCallback):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from nixfleet import schedule
+from nixfleet import rebuild, schedule
 from nixfleet.area import DEPLOY_HINT, Context
 from nixfleet.errors import NixfleetError
 from nixfleet.models import Action, FlakeRef
@@ -25,7 +25,10 @@ class HostSettings:
     + flake: path of the flake (a git checkout), relative to where pyinfra runs
     + flake_attr: the host's ``nixosConfigurations`` name (default: the inventory name)
     + action: ``switch`` (default), ``boot`` or ``test``
-    + nixos_rebuild: the nixos-rebuild program to run on the controller
+    + nixos_rebuild: the nixos-rebuild program to run on the controller (legacy or ng: told
+      apart once per run, and nixfleet's own flags spelled for it)
+    + nixos_rebuild_flags: extra flags for it, e.g. ``["-L", "--use-substitutes"]``;
+      ``--fast``/``--no-reexec`` and ``--sudo``/``--use-remote-sudo`` are respelled per flavour
     + build_host: build there instead of on the controller (``--build-host``)
     + use_remote_sudo: run the remote steps with sudo (for a non-root ``ssh_user``)
     + flake_checkout: where push_flake puts the flake on the host; empty to skip
@@ -52,6 +55,7 @@ class HostSettings:
     action: Action
     ssh: SshTarget
     nixos_rebuild: str = "nixos-rebuild"
+    nixos_rebuild_flags: tuple[str, ...] = ()
     build_host: str | None = None
     use_remote_sudo: bool = False
     flake_checkout: str | None = "/etc/nixos"
@@ -122,12 +126,15 @@ class HostSettings:
                 "backup_max_age", max_age, 'a mapping of job to duration, e.g. {"desktop": "26h"}'
             )
         reboot_apply = v.boolean("reboot_apply", True)
+        rebuild_flags = v.strings("nixos_rebuild_flags")
+        rebuild.check_flags(name, rebuild_flags)
         return cls(
             name=name,
             flake=FlakeRef(local_flake(flake), attr),
             action=Action(action_name),
             ssh=SshTarget.from_data(name, data),
             nixos_rebuild=v.text("nixos_rebuild", "nixos-rebuild") or "nixos-rebuild",
+            nixos_rebuild_flags=tuple(rebuild_flags),
             build_host=v.text("build_host", "") or None,
             use_remote_sudo=v.boolean("use_remote_sudo", False),
             flake_checkout=str(checkout) if checkout else None,

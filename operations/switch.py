@@ -52,6 +52,8 @@ from nixfleet.sections import split_keyed
 from nixfleet.settings import HostSettings
 from operations.verify import GateResult, data_layer_script, gate
 
+# How far the host's clock may lag the controller's when its journal is read from a given time.
+CLOCK_SKEW_S = 120
 EXIT_MEANING = {
     1: "error",
     2: "the activation script failed",
@@ -406,15 +408,18 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     boot_default = sw.plan.boot_default
     settings = sw.settings
     watchdog_s = settings.watchdog_s
+    started = int(time.time()) - CLOCK_SKEW_S
     with sw.phase("test"):
         test = sw.run(sw.plan.test_argv)
+    stc = None
+    if not test.ok:  # what the host says switch-to-configuration did, not nixos-rebuild's code
+        _ok, journal = sw.remote(remote.observe_activation(started))
+        stc = remote.activation_status(journal)
     # Exit 4 also counts units that had failed before this switch; the gate tells them apart.
-    if not test.ok and not (test.returncode == 4 and sw.failed_before):
-        meaning = EXIT_MEANING.get(test.returncode, "error")
-        reason = (
-            f"nixos-rebuild test exited {test.returncode} ({meaning}): {test.last_error_line()}"
+    if not test.ok and not (stc == 4 and sw.failed_before):
+        return _roll_back(
+            sw, boot_default, test_failure(test.returncode, stc, test.last_error_line())
         )
-        return _roll_back(sw, boot_default, reason)
     with sw.phase("gate"):
         result = sw.gate(settings.gate_timeout_s, settings.gate_settle_s)
     if not result.reachable:
@@ -449,6 +454,27 @@ def _switch(sw: Switch) -> tuple[HostStatus, str]:
     script = data_layer_script(declared, ctx)
     sw.reading = gevent.spawn(sw.remote, script)
     return HostStatus.SWITCHED, ""
+
+
+def test_failure(returncode: int, stc: int | None, said: str) -> str:
+    """Why ``nixos-rebuild test`` failed: from switch-to-configuration's exit code as the host's
+    journal has it (``stc``), or, when the host did not say (None), only that it failed.
+
+    >>> test_failure(1, 4, "warning: error(s) occurred while switching to the new configuration")
+    'switch-to-configuration test exited 4 on the host (units failed to start); nixos-rebuild test exited 1: warning: error(s) occurred while switching to the new configuration'
+    >>> test_failure(255, None, "ssh: connect to host nas port 22: Connection refused")
+    'nixos-rebuild test exited 255, and the host does not say how switch-to-configuration ended: ssh: connect to host nas port 22: Connection refused'
+    """
+    if stc is None:
+        return (
+            f"nixos-rebuild test exited {returncode}, and the host does not say how "
+            f"switch-to-configuration ended: {said}"
+        )
+    meaning = EXIT_MEANING.get(stc, "error")
+    return (
+        f"switch-to-configuration test exited {stc} on the host ({meaning}); "
+        f"nixos-rebuild test exited {returncode}: {said}"
+    )
 
 
 def observed_outcome(

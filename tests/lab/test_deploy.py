@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import Lab
 
 
@@ -65,21 +66,23 @@ def test_limit_touches_only_the_laptop(lab: Lab, changes_reverted: None) -> None
     assert lab.ssh("desktop", "git -C /etc/nixos rev-parse HEAD") == desktop_flake
 
 
+@pytest.mark.parametrize("flavour", ["ng", "legacy"])
 def test_a_failing_unit_rolls_that_host_back_while_the_others_switch(
-    lab: Lab, changes_reverted: None
+    lab: Lab, changes_reverted: None, flavour: str
 ) -> None:
     assert lab.deploy().returncode == 0
     laptop_before = lab.current_system("laptop")
-    overrides = marker(*lab.names, value="fleet-wide")
+    overrides = marker(*lab.names, value=f"fleet-wide-{flavour}")
     overrides["laptop"]["faults"] = ["failing-unit"]
     lab.set_overrides(overrides, "everyone changes; laptop gets a failing unit")
-    deploy = lab.deploy()
+    legacy = ("--data", "nixos_rebuild=lab/bin/legacy/nixos-rebuild")
+    deploy = lab.deploy(*(legacy if flavour == "legacy" else ()))
     assert deploy.returncode != 0, "pyinfra must exit non-zero when a host was rolled back"
     assert deploy.statuses() == {
         h: "rolled-back" if h == "laptop" else "switched" for h in lab.names
     }
     error = deploy.report["hosts"]["laptop"]["error"]
-    assert "nixos-rebuild test exited 4 (units failed to start)" in error
+    assert "switch-to-configuration test exited 4 on the host (units failed to start)" in error
     assert (
         lab.current_system("laptop")
         == laptop_before
@@ -87,4 +90,4 @@ def test_a_failing_unit_rolls_that_host_back_while_the_others_switch(
     )
     for host in set(lab.names) - {"laptop"}:
         assert lab.current_system(host) == lab.built_toplevel(host)
-        assert lab.ssh(host, "cat /etc/nixfleet/test-marker") == "fleet-wide"
+        assert lab.ssh(host, "cat /etc/nixfleet/test-marker") == f"fleet-wide-{flavour}"

@@ -19,6 +19,9 @@ from nixfleet.lab import manager
 
 NIXFLEET = str(Path(sys.executable).parent / "nixfleet")
 FAST = ("--data", "watchdog_s=10", "--data", "gate_timeout_s=5")
+# The safe switch under both nixos-rebuild flavours the stand-in plays (real-nixos.md §1): ng
+# passes switch-to-configuration's exit code through, legacy makes every failure exit 1.
+FLAVOURS = {"ng": (), "legacy": ("--data", "nixos_rebuild=lab/bin/legacy/nixos-rebuild")}
 
 
 def change(
@@ -50,18 +53,25 @@ def deployed(lab: Lab) -> Iterator[Lab]:
     lab.set_overrides({}, "test: clear overrides")
 
 
-def test_activation_error_rolls_back_and_the_others_switch(deployed: Lab) -> None:
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+def test_activation_error_rolls_back_and_the_others_switch(deployed: Lab, flavour: str) -> None:
     lab = deployed
     before = lab.current_system("server")
     lab.set_overrides(
-        change(*lab.names, value="a", faults={"server": ["activation-error"]}), "activation error"
+        change(*lab.names, value=f"a-{flavour}", faults={"server": ["activation-error"]}),
+        "activation error",
     )
-    deploy = lab.deploy()
+    deploy = lab.deploy(*FLAVOURS[flavour])
     assert deploy.returncode != 0
     assert deploy.statuses() == {
         h: "rolled-back" if h == "server" else "switched" for h in lab.names
     }
-    assert "exited 2 (the activation script failed)" in deploy.report["hosts"]["server"]["error"]
+    error = deploy.report["hosts"]["server"]["error"]
+    # The reason is what the host's journal says switch-to-configuration did, in either flavour.
+    assert (
+        "switch-to-configuration test exited 2 on the host (the activation script failed)" in error
+    )
+    assert f"nixos-rebuild test exited {1 if flavour == 'legacy' else 2}" in error
     assert lab.current_system("server") == before
     assert all(on_known_generation(lab, h) for h in lab.names)
     journal = lab.ssh("server", "tail -n 1 /var/lib/nixfleet/deployments.jsonl")

@@ -19,7 +19,7 @@ def test_build_host_sudo_and_program() -> None:
         "deploy@vps.example.org",
         program="lab/bin/nixos-rebuild",
         build_host="root@server.lan",
-        sudo=True,
+        flags=["--use-remote-sudo"],
     )
     assert argv == [
         "lab/bin/nixos-rebuild", "boot", "--flake", ".#vps",
