@@ -27,8 +27,11 @@
       kept = builtins.filter (n: data.hosts ? ${n} || labHosts.${n} ? role) (builtins.attrNames labHosts);
       fleet = update data (lab // { hosts = builtins.listToAttrs (map (n: { name = n; value = labHosts.${n}; }) kept); });
       fleetLib = import (local ./lib/fleet.nix ../../lib/fleet.nix);
+      # The lab's stand-in nixos-rebuild, as config.system.build.nixos-rebuild: what the real
+      # tools build and re-exec unless told --fast / --no-reexec.
+      rebuildScript = local ./lib/nixos-rebuild ../bin/nixos-rebuild;
       overrides = json ./overrides.json;
-      lib = import ./lib { inherit self fleet fleetLib overrides; };
+      lib = import ./lib { inherit self fleet fleetLib rebuildScript overrides; };
     in
     {
       inherit fleet;

@@ -28,6 +28,9 @@ FLAKE_TEMPLATE = REPO / "lab" / "flake"
 # The fleet's data and the helper that reads it: the lab flake uses the very files the real one does.
 FLEET_DATA = REPO / "fleet.nix"
 FLEET_LIB = REPO / "lib" / "fleet.nix"
+REBUILD_STAND_IN = (
+    REPO / "lab" / "bin" / "nixos-rebuild"
+)  # also the flake's system.build.nixos-rebuild
 # Lab only: where restic repositories live. The nas holds the offsite copy too, in a directory
 # of its own, so that every job has both of its copies in the lab.
 LAB_REPOSITORY = "sftp:root@nas:/srv/{name}"
@@ -366,6 +369,7 @@ def assemble_flake(
     shutil.copytree(FLAKE_TEMPLATE, target)
     shutil.copy(fleet_path, target / "fleet.nix")
     shutil.copy(FLEET_LIB, target / "lib" / "fleet.nix")
+    shutil.copy(REBUILD_STAND_IN, target / "lib" / "nixos-rebuild")
     (target / "lab.json").write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
     for name, text in extra.items():
         (target / name).write_text(text)

@@ -124,3 +124,25 @@ def test_lib_fleet_nix_agrees_with_expected(host: str) -> None:
         assert {
             n: {**f, "versioning": f["versioning"]["type"]} for n, f in st["folders"].items()
         } == want["syncthing"]["folders"]
+
+
+def test_the_lab_toplevel_has_the_nixos_rebuild_the_real_tools_re_exec(tmp_path: Path) -> None:
+    """nixos-rebuild (either flavour) builds config.system.build.nixos-rebuild and re-execs
+    it unless told --fast / --no-reexec; the lab flake has one, the stand-in, as ng."""
+    data = fleet.load(REPO / "fleet.nix")
+    hosts = plan(data["hosts"])
+    target = tmp_path / "flake"
+    manager.assemble_flake(
+        target,
+        REPO / "fleet.nix",
+        manager.lab_data(data, hosts, _made([h.name for h in hosts])),
+        {},
+    )
+    attr = f'path:{target}#nixosConfigurations."nas".config.system.build.nixos-rebuild'
+    out = subprocess.run(
+        [*nix.NIX, "build", "--no-link", "--json", attr], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-1000:]
+    program = json.loads(out.stdout)[0]["outputs"]["out"] + "/bin/nixos-rebuild"
+    probe = subprocess.run([program, "--nixfleet-flavour-probe"], capture_output=True, text=True)
+    assert (probe.returncode, "unrecognized arguments" in probe.stderr) == (2, True)

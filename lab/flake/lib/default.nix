@@ -1,6 +1,6 @@
 # nixosSystem for the lab: a host's declarations from fleet data (lib/fleet.nix, shared with the
 # real modules), merged with its role's stand-in services, then its toplevel derived from them.
-{ self, fleet, fleetLib, overrides }:
+{ self, fleet, fleetLib, rebuildScript, overrides }:
 let
   inherit (import ./merge.nix) merge all;
   roleModules = {
@@ -30,7 +30,16 @@ let
       };
     in
     {
-      config = merge config { system.build.toplevel = import ./toplevel.nix { inherit config; }; };
+      config = merge config {
+        system.build.toplevel = import ./toplevel.nix { inherit config; };
+        system.build.nixos-rebuild = nixosRebuild;
+      };
     };
+  nixosRebuild = derivation {
+    name = "nixos-rebuild-lab";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    args = [ "-c" "PATH=/usr/bin:/bin; mkdir -p $out/bin && cp ${rebuildScript} $out/bin/nixos-rebuild && chmod 0555 $out/bin/nixos-rebuild" ];
+  };
 in
 { inherit nixosSystem; }
