@@ -7,13 +7,16 @@ import json
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from nixfleet import (
+    doctor,
     flake,
     fleet_inventory,
     membership,
+    nix,
     offline,
     outcome,
     private,
@@ -174,6 +177,57 @@ def check_flake(inventory: str, flake_path: str | None) -> None:
     for line in table.aligned(rows, indent=0):
         click.echo(line)
     if not all(r.ok for r in results):
+        sys.exit(1)
+
+
+@main.command("doctor")
+@INVENTORY
+@click.option("--limit", multiple=True, help="A host or group to check (repeatable).")
+def doctor_command(inventory: str, limit: tuple[str, ...]) -> None:
+    """Check each host before a deploy, and say how to fix what would stop it: SSH, its host
+    key, the login user, sudo without a password, nix's trusted-users, free space on /nix and
+    /boot, git, systemd-run, and the host's flake output. Exits 1 if any host has a problem.
+
+    \b
+    Examples:
+      nixfleet doctor
+      nixfleet doctor -i inventory/lab.py --limit vps
+    """
+    try:
+        hosts = fleet_inventory.load(inventory, limit)
+        evaluated = {r.host: r for r in offline.check(hosts)}
+    except NixfleetError as exc:
+        _fail(exc)
+
+    def one(entry: tuple[str, dict[str, Any]]) -> list[doctor.Problem]:
+        name, data = entry
+        found = []
+        result = evaluated.get(name)
+        if result is not None and not result.ok:
+            found.append(
+                doctor.Problem(
+                    name,
+                    f"nixosConfigurations.{result.attr}: {result.message}",
+                    "fix the flake; `nixfleet check` shows the same",
+                )
+            )
+        need = None
+        if result is not None and result.ok:
+            need = doctor.closure_kib(nix.local_flake(str(data.get("flake") or ".")), result.attr)
+        try:
+            found += doctor.check_host(name, data, bool(data.get("use_remote_sudo")), need)
+        except NixfleetError as exc:
+            found.append(doctor.Problem(name, str(exc), "fix the host data"))
+        return found
+
+    bad = False
+    for (name, _data), found in zip(hosts, process.parallel(one, hosts), strict=True):
+        if not found:
+            click.echo(f"{name}: ok")
+        for p in found:
+            click.echo(str(p))
+            bad = bad or p.blocking
+    if bad:
         sys.exit(1)
 
 
