@@ -5,8 +5,8 @@ part (``probes/doctor.sh``) whose every read reports its own outcome, and the fl
 evaluated offline. A read that did not happen is a problem of its own, never "ok".
 
 >>> [str(p) for p in problems("nas", {"user": "root", "nixdf": "/dev/sda1 100 90 10 90% /nix"},
-...                            sudo=False, ssh_user="root", need_kib=50)][0]
-'nas: /nix has 10 KiB free, the closure needs about 50 KiB; free space (nix-collect-garbage -d) or grow the disk'
+...                            sudo=False, ssh_user="root", need_kib=2_000_000)][0]
+'nas: /nix has 10 KiB free, the closure needs about 2000000 KiB; free space (nix-collect-garbage -d) or grow the disk'
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nixfleet.probe import Part
 from nixfleet.ssh import SshTarget
 
 BOOT_MIN_KIB = 100 * 1024  # a kernel and initrd per generation on /boot
-NIX_MIN_KIB = 1024 * 1024  # when the closure's size is not known
+NIX_MIN_KIB = 1024 * 1024  # room to build and unpack in, however small the closure
 _NAME = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
 
 
@@ -119,7 +119,7 @@ def problems(
         (
             "nixdf",
             "/nix",
-            need_kib or NIX_MIN_KIB,
+            max(need_kib or 0, NIX_MIN_KIB),
             "free space (nix-collect-garbage -d) or grow the disk",
         ),
         (
@@ -146,7 +146,7 @@ def problems(
         elif free < floor:
             need = (
                 f"the closure needs about {floor} KiB"
-                if name == "nixdf" and need_kib
+                if name == "nixdf" and need_kib is not None and need_kib >= floor
                 else f"at least {floor} KiB are needed"
             )
             out.append(Problem(host, f"{mount} has {free} KiB free, {need}", fix))

@@ -77,3 +77,8 @@ def test_no_separate_boot_is_no_problem_but_an_unread_one_is() -> None:
 def test_without_a_known_closure_size_a_floor_applies() -> None:
     reads = {**HEALTHY, "nixdf": DF_NIX.format(free=100)}
     assert any("at least 1048576 KiB are needed" in p for p in judge(reads, need_kib=None))
+
+
+def test_a_small_closure_still_needs_room_to_build() -> None:
+    reads = {**HEALTHY, "nixdf": DF_NIX.format(free=1000)}
+    assert any("at least 1048576 KiB are needed" in p for p in judge(reads, need_kib=300))
