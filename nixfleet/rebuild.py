@@ -83,6 +83,6 @@ def flags(flavour: Flavour, sudo: bool, user: Sequence[str] = ()) -> list[str]:
     out = [_SPELLING["--sudo"][flavour]] if sudo else []
     for flag in user:
         spelled = _SPELLING.get(flag, {}).get(flavour, flag)
-        if spelled not in out or not spelled.startswith("--"):
+        if not (flag in _SPELLING and spelled in out):  # `--sudo` twice is once; `--option` is not
             out.append(spelled)
     return out
