@@ -198,3 +198,12 @@ def test_every_secret_a_host_declares_is_in_secrets_yaml(host: str) -> None:
     present = _sops_keys((REPO / "secrets/secrets.yaml").read_text())
     assert declared <= present, sorted(declared - present)
     assert host != "desktop" or {"desktop/nb-ssh-key", "desktop/restic-password"} <= declared
+
+
+def test_every_listed_option_says_how_it_is_known() -> None:
+    rows = [line.split() for line in OPTIONS.read_text().splitlines()
+            if line.strip() and not line.startswith("#")]  # fmt: skip
+    assert all(len(r) == 4 and r[3] in {"read", "freeform", "located", "declared"} for r in rows)
+    assert all("@" in r[2] and ":" in r[2] for r in rows)
+    how = [r[3] for r in rows]
+    assert how.count("read") > how.count("located")  # most were read in their source
