@@ -47,6 +47,8 @@ in
     vps = {
       role = "vps"; # Forgejo, behind Caddy; the notebooks' remote
       address = "vps.example.org";
+      # Reached as this normal user with passwordless sudo, never as root (modules/deploy.nix).
+      deployUser = "deploy";
       users = [ "alice" ];
       syncthingId = null;
       notebookKey = null;

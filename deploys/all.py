@@ -65,8 +65,11 @@ if desired is None or prepared.revision is None:
     # Only with --dry (a real run stops before touching anything): the plan names the error.
     nixos.rebuild(name="nixos-rebuild", argv=[], toplevel="", error=prepared.error)
 else:
+    # Every remote step runs as root: with sudo for a host reached as a normal user.
+    as_root = settings.use_remote_sudo
     if settings.flake_checkout:
         nixos.push_flake(
+            _sudo=as_root,
             name=f"Send the flake to {settings.flake_checkout}",
             bundle=run_context(state).flake.bundle(settings.flake.path, STATE_DIR / "cache"),
             revision=prepared.revision,
@@ -74,6 +77,7 @@ else:
         )
     safe = settings.safe_switch and settings.action is Action.SWITCH
     nixos.rebuild(
+        _sudo=as_root,
         name=f"nixos-rebuild {settings.action.value}",
         argv=rebuild_argv(settings.action),
         toplevel=desired.toplevel,
@@ -92,6 +96,7 @@ else:
     )
     if settings.verify_after_deploy:
         verify.data_layer(
+            _sudo=as_root,
             name="Verify the data layer",
             declared=desired.declared,
             settings=settings,

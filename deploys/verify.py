@@ -19,6 +19,7 @@ if prepared.desired is None:
     nixos.rebuild(name="Evaluate the flake", argv=[], toplevel="", error=prepared.error)
 else:
     verify.data_layer(
+        _sudo=prepared.settings.use_remote_sudo,  # its reads need root
         name="Verify the data layer",
         declared=prepared.desired.declared,
         settings=prepared.settings,

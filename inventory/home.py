@@ -22,10 +22,10 @@ _ssh = {
 }
 
 # How to reach and build a host, where it is not the default: deploy settings, not fleet data.
+# (A host with `deployUser` in fleet.nix, the vps, is reached as that user with sudo.)
 _deploy = {
     # The home server builds its own closure: it is faster than the controller.
     "server": {"build_host": "root@server.lan"},
-    "vps": {"ssh_user": "deploy", "use_remote_sudo": True},
 }
 
 _groups = fleet.groups(fleet.load(Path(__file__).resolve().parents[1] / "fleet.nix"), _ssh, _deploy)

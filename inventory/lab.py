@@ -23,11 +23,15 @@ _members = (
 
 
 def _entry(row: dict) -> tuple[str, dict]:
+    # As inventory/home.py: a host with a deployUser in fleet.nix (the vps) is reached as that
+    # normal user, and every remote step runs with sudo.
+    login = row.get("login", "root")
     return (
         row["name"],
         {
             "ssh_hostname": row["address"],
-            "ssh_user": "root",
+            "ssh_user": login,
+            **({"use_remote_sudo": True} if login != "root" else {}),
             "ssh_key": str(_LAB / "ssh" / "id_ed25519"),
             "ssh_known_hosts_file": str(_LAB / "known_hosts"),
             "ssh_strict_host_key_checking": "yes",

@@ -42,6 +42,8 @@ in
 {
   inherit hostName user;
   inherit (me) role address users;
+  # Who nixfleet logs in as: root, or a normal user with passwordless sudo (modules/deploy.nix).
+  deployUser = me.deployUser or "root";
   home = homeOf user;
   group = groupOf user;
 

@@ -30,6 +30,7 @@ from nixfleet.fleet import ROLE_GROUPS
 from nixfleet.lab import manager
 from nixfleet.lab.topology import LabPaths
 from nixfleet.report import STATE_DIR, new_run_id
+from nixfleet.settings import HostSettings
 from nixfleet.ssh import SshTarget
 
 LAB_DIR = Path(".lab")
@@ -249,10 +250,12 @@ def unlock(host: str, inventory: str) -> None:
         if not found:
             raise NixfleetError(f"{host}: not a host of {inventory}; name one of its hosts")
         target = SshTarget.from_data(*found[0])
+        sudo = HostSettings.from_data(*found[0]).use_remote_sudo
     except NixfleetError as exc:
         _fail(exc)
     who = f"{getpass.getuser()}@{socket.gethostname()}"
-    result = process.run([*target.fresh_argv(), remote.force_unlock(who)], timeout=60)
+    unlock = remote.as_root(remote.force_unlock(who), sudo)
+    result = process.run([*target.fresh_argv(), unlock], timeout=60)
     if not result.ok:
         _fail(NixfleetError(f"{host}: could not unlock: {result.last_error_line()}"))
     state = "released" if "UNLOCKED" in result.stdout.split() else "was not locked"

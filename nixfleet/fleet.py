@@ -49,13 +49,17 @@ def groups(
     overrides: Mapping[str, Mapping[str, Any]],
 ) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """pyinfra inventory groups from the fleet's hosts: each host in its role's group, with
-    ``ssh_hostname`` from its address, then ``defaults`` and its own ``overrides`` (deploy
-    settings such as ``build_host`` or ``ssh_user``, which are not fleet data).
+    ``ssh_hostname`` from its address, then ``defaults``, then ``ssh_user`` and
+    ``use_remote_sudo`` for a host whose ``deployUser`` is not root, then its own ``overrides``
+    (deploy settings such as ``build_host``, which are not fleet data).
 
     >>> fleet = {"hosts": {"nas": {"role": "nas", "address": "nas.lan"},
     ...                    "laptop": {"role": "workstation", "address": "laptop.lan"}}}
     >>> groups(fleet, {"ssh_user": "root"}, {"nas": {"ssh_port": 2222}})
     {'workstations': [('laptop', {'ssh_hostname': 'laptop.lan', 'ssh_user': 'root'})], 'servers': [('nas', {'ssh_hostname': 'nas.lan', 'ssh_user': 'root', 'ssh_port': 2222})]}
+    >>> fleet["hosts"]["nas"]["deployUser"] = "deploy"
+    >>> groups(fleet, {"ssh_user": "root"}, {})["servers"]
+    [('nas', {'ssh_hostname': 'nas.lan', 'ssh_user': 'deploy', 'use_remote_sudo': True})]
     """
     unknown = sorted(set(overrides) - set(fleet["hosts"]))
     if unknown:
@@ -67,7 +71,9 @@ def groups(
             raise NixfleetError(
                 f"{name}: role {role!r} in fleet.nix is not one of {', '.join(ROLE_GROUPS)}"
             )
-        data = {"ssh_hostname": host["address"], **defaults, **overrides.get(name, {})}
+        login = host.get("deployUser") or "root"
+        as_user = {} if login == "root" else {"ssh_user": login, "use_remote_sudo": True}
+        data = {"ssh_hostname": host["address"], **defaults, **as_user, **overrides.get(name, {})}
         out.setdefault(ROLE_GROUPS[role], []).append((name, data))
     return out
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nixfleet import flake, nix, probe, process, reach
+from nixfleet import flake, nix, probe, process, reach, remote
 from nixfleet.areas.nixos import SYSTEM
 from nixfleet.errors import NixfleetError
 from nixfleet.models import SystemState
@@ -122,7 +122,8 @@ def plan_host(name: str, data: dict[str, Any], batch: list[str], run: flake.Flak
         desired = run.evaluate(settings.flake.path, settings.flake.attr, batch)
     except NixfleetError as error:
         return HostPlan(name, "eval-error", str(error))
-    read = process.run([*settings.ssh.fresh_argv(connect_timeout=3), PROBE], timeout=90)
+    probe_command = remote.as_root(PROBE, settings.use_remote_sudo)
+    read = process.run([*settings.ssh.fresh_argv(connect_timeout=3), probe_command], timeout=90)
     if read.returncode == 255:
         status, why = reach.classify(read.stderr)
         return HostPlan(name, status.value, why, desired=desired.toplevel)

@@ -41,6 +41,29 @@ def _run(name: str, *args: object) -> str:
     return shlex.join([*words, *(str(a) for a in args)])
 
 
+def as_root(command: str, sudo: bool) -> str:
+    """``command`` as root on a host reached as a normal user with passwordless sudo (as
+    pyinfra's ``_sudo`` runs it: ``-n`` never waits for a password, ``-H`` gives root's home);
+    unchanged when ``sudo`` is off. sudo keeps the caller's PATH, as NixOS's sudoers sets no
+    ``secure_path``.
+
+    >>> as_root("id -un", True)
+    "sudo -H -n sh -c 'id -un'"
+    >>> as_root("id -un", False)
+    'id -un'
+    """
+    return shlex.join(["sudo", "-H", "-n", "sh", "-c", command]) if sudo else command
+
+
+def escalation(sudo: bool) -> dict[str, bool]:
+    """pyinfra's connector arguments for a remote step that needs root (``_sudo``).
+
+    >>> escalation(True), escalation(False)
+    ({'_sudo': True}, {})
+    """
+    return {"_sudo": True} if sudo else {}
+
+
 def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True)
 

@@ -160,7 +160,10 @@ def _rebuild_step(
 
 
 def _record_revision(state: State, host: Host, toplevel: str, revision: str) -> None:
-    host.run_shell_command(StringCommand(remote.record_revision(toplevel, revision)))
+    host.run_shell_command(
+        StringCommand(remote.record_revision(toplevel, revision)),
+        **remote.escalation(bool(host.data.get("use_remote_sudo"))),
+    )
 
 
 def rebuild_command(

@@ -107,7 +107,9 @@ class Switch:
     def remote(self, command: str) -> tuple[bool, str]:
         """Run on the host over pyinfra's connection (it survives an sshd that stops listening)."""
         try:
-            ok, output = self.host.run_shell_command(StringCommand(command))
+            ok, output = self.host.run_shell_command(
+                StringCommand(command), **remote.escalation(self.settings.use_remote_sudo)
+            )
         except Exception as exc:  # a dead connection must not leave the lock or watchdog behind
             return False, str(exc)
         return ok, output.stdout
@@ -144,7 +146,15 @@ class Switch:
         )
         declared = Declared.from_json(self.plan.declared)
         argv = self.settings.ssh.fresh_argv()
-        return gate(argv, declared, ctx, self.settings.gates, timeout_s, settle_s)
+        return gate(
+            argv,
+            declared,
+            ctx,
+            self.settings.gates,
+            timeout_s,
+            settle_s,
+            sudo=self.settings.use_remote_sudo,
+        )
 
 
 def _interrupted(run: RunContext, signum: int) -> None:

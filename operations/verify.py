@@ -16,7 +16,7 @@ from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 
 from facts.datalayer import DataLayer
-from nixfleet import areas, probe, process
+from nixfleet import areas, probe, process, remote
 from nixfleet.area import Context, Declared, Observed
 from nixfleet.areas.nixos import SYSTEM
 from nixfleet.checks import Severity
@@ -121,6 +121,7 @@ def gate(
     gates: Iterable[str],
     timeout_s: float,
     settle_s: float = 0,
+    sudo: bool = False,
 ) -> GateResult:
     """Run the gate checks over a new SSH connection (not pyinfra's, which outlives an sshd that
     no longer accepts connections). Retries until ``timeout_s``, as the network may be
@@ -128,7 +129,7 @@ def gate(
     started and crashed (or restarts) a few seconds later, or an sshd that went away, fails it.
     Every read is a new connection; the first failing read decides."""
     ids = sorted({"nixos.current-system", "systemd.failed-units", *gates})
-    command = probe.command(parts_for(declared, context, only=ids))
+    command = remote.as_root(probe.command(parts_for(declared, context, only=ids)), sudo)
 
     def read(timeout: float) -> process.Result:
         return process.run([*ssh_argv, command], timeout=max(1.0, timeout))

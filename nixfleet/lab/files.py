@@ -120,7 +120,7 @@ def ssh_config(hosts: Iterable[LabHost], key: Path, known: Path, control_dir: Pa
         ("ControlPersist", "60"),
     ]
     return "\n".join(
-        SshTarget(h.name, h.address, "root", key=str(key), known_hosts=str(known)).config_block(
+        SshTarget(h.name, h.address, h.login, key=str(key), known_hosts=str(known)).config_block(
             shared
         )
         for h in hosts

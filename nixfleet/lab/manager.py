@@ -42,6 +42,7 @@ CGROUP_ROOTS = (
 REQUIRED_TOOLS = (
     "ip",
     "unshare",
+    "nsenter",
     "systemd-nspawn",
     "ssh",
     "ssh-keygen",
@@ -105,11 +106,13 @@ def up(
     )
     sops_files = _encrypt_secrets(paths, made)
     _write_shared_host_files(paths, hosts)
+    controller_key = paths.key.with_suffix(".pub").read_text().strip()
+    _make_flake(paths, fleet_path, lab_data(data, hosts, made, controller_key), sops_files)
+    _install(paths, hosts)
 
     for argv in commands.bridge_up():
         process.check(argv)
     _boot(paths, hosts, hosts)
-    _make_flake(paths, fleet_path, lab_data(data, hosts, made), sops_files)
     log(f"lab up: {len(hosts)} hosts running in {time.monotonic() - start:.1f} s")
     return hosts
 
@@ -141,13 +144,14 @@ def add_hosts(paths: LabPaths, log: Callable[[str], None] = print) -> list[LabHo
         shutil.copy(paths.flake / ".keys" / h.name / "key.txt", sops_dir / "key.txt")
         (sops_dir / "key.txt").chmod(0o600)
     _write_shared_host_files(paths, hosts, live={h.name for h in running})
-    _boot(paths, new, hosts)
     lab_json = paths.flake / "lab.json"
     lab = json.loads(lab_json.read_text())
     for h in new:
         lab["hosts"][h.name] = {"address": h.address}
     lab_json.write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
     _commit(paths.flake, [lab_json], f"lab: {', '.join(h.name for h in new)} joined")
+    _install(paths, new)
+    _boot(paths, new, hosts)
     log(f"lab up: {', '.join(h.name for h in new)} running in {time.monotonic() - start:.1f} s")
     return new
 
@@ -159,7 +163,9 @@ def _boot(paths: LabPaths, booting: list[LabHost], hosts: list[LabHost]) -> None
         for argv in commands.host_net_up(h):
             process.check(argv)
         d = paths.host_dir(h.name)
-        process.spawn_detached(commands.host_boot(h, d, BOOT_SCRIPT), log=d / "console.log")
+        process.spawn_detached(
+            commands.host_boot(h, d, BOOT_SCRIPT, _hidden(paths)), log=d / "console.log"
+        )
     host_keys = {h: (paths.host_dir(h.name) / "host_key.pub").read_text() for h in hosts}
     paths.known_hosts.write_text(files.known_hosts(host_keys))
     paths.ssh_config.write_text(
@@ -167,6 +173,61 @@ def _boot(paths: LabPaths, booting: list[LabHost], hosts: list[LabHost]) -> None
     )
     save_hosts(paths.hosts_json, hosts, {})
     parallel(lambda h: _wait_running(paths, h, host_keys[h]), booting)
+
+
+def _install(paths: LabPaths, hosts: list[LabHost]) -> None:
+    """Install each host as a user installs a machine before deploying to it: its installed
+    system (the lab flake's ``lab.installed.<name>``: identity, SSH, users, sudo, nix-daemon)
+    copied into its own Nix store as generation 1, and made its boot default, which the host
+    activates when it boots. Like a fresh NixOS, it then has a PATH, and a first deploy has a
+    generation to roll back to."""
+    attrs = [f"{paths.flake}#lab.installed.{h.name}" for h in hosts]
+    built = process.check(["nix", "build", "--no-link", "--json", *attrs]).stdout
+    toplevels = [str(b["outputs"]["out"]) for b in json.loads(built)]
+
+    def install(pair: tuple[LabHost, str]) -> None:
+        host, toplevel = pair
+        d = paths.host_dir(host.name)
+        process.check(["nix", "copy", "--no-check-sigs", "--to", f"local?root={d}", toplevel])
+        profiles = d / "nix/var/nix/profiles"
+        profiles.mkdir(parents=True, exist_ok=True)
+        (profiles / "system-1-link").symlink_to(toplevel)
+        (profiles / "system").symlink_to("system-1-link")
+        boot = d / "upper/boot/nixfleet-lab"
+        boot.mkdir(parents=True, exist_ok=True)
+        (boot / "default").symlink_to(toplevel)
+
+    parallel(install, list(zip(hosts, toplevels, strict=True)))
+
+
+def init_pid(name: str) -> int | None:
+    """The PID (as this machine sees it) of a running lab host's init: the child of its
+    systemd-nspawn, in the host's cgroup."""
+    groups = [root / f"nixfleet-lab.{name}" for root in CGROUP_ROOTS]
+    pids = set().union(*(_cgroup_pids(g) for g in groups if g.exists()))
+    for pid in sorted(pids):
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if _comm(ppid) == "systemd-nspawn" and pid != ppid:
+            return pid
+    return None
+
+
+def console(paths: LabPaths, name: str, command: str, **kwargs: Any) -> process.Result:
+    """Run ``command`` as root on a running lab host, at its console (not over SSH): what a
+    user at the machine could do, for the lab's own setup and for tests."""
+    _known_host(paths, name)
+    pid = init_pid(name)
+    if pid is None:
+        return process.Result(("console", name), 255, "", f"{name}: the host is not running")
+    return process.run(commands.console(pid, command), **kwargs)
+
+
+def _hidden(paths: LabPaths) -> list[Path]:
+    """What no lab host may see: this project and the lab's state (keys, every host's disk)."""
+    return commands.hidden(REPO, paths.root)
 
 
 def missing_hosts(paths: LabPaths) -> list[LabHost]:
@@ -259,12 +320,17 @@ def _host_secrets(paths: LabPaths, host: LabHost) -> HostSecrets:
 
 
 def lab_data(
-    data: Mapping[str, Any], hosts: list[LabHost], made: Mapping[str, HostSecrets]
+    data: Mapping[str, Any],
+    hosts: list[LabHost],
+    made: Mapping[str, HostSecrets],
+    controller_key: str,
 ) -> dict[str, Any]:
     """``lab.json``: what the lab puts on top of fleet.nix, all of it data. Each host's lab
-    address, Syncthing device ID and notebook key; the lab's repository bases; and the generic
-    benchmark hosts, which fleet.nix does not have."""
+    address, Syncthing device ID and notebook key; the lab's repository bases; every fleet
+    user's SSH key, which in the lab is the controller's (the user deploys with their own key);
+    and the generic benchmark hosts, which fleet.nix does not have."""
     out: dict[str, Any] = {
+        "users": {user: {"sshKeys": [controller_key]} for user in data.get("users", {})},
         "hosts": {},
         "repositories": {
             name: LAB_REPOSITORY.format(name="restic" if name == "nas" else name)
@@ -316,12 +382,16 @@ def _write_shared_host_files(
         etc = {"hosts": files.etc_hosts(hosts), "ssh/ssh_known_hosts": files.known_hosts(host_keys)}
         for rel, text in etc.items():
             if h.name in live:
-                process.check(
-                    commands.ssh(
-                        paths.ssh_config, h, f"cat > /etc/{rel}.new && mv /etc/{rel}.new /etc/{rel}"
-                    ),
+                done = console(
+                    paths,
+                    h.name,
+                    f"cat > /etc/{rel}.new && mv /etc/{rel}.new /etc/{rel}",
                     input=text,
                 )
+                if not done.ok:
+                    raise NixfleetError(
+                        f"{h.name}: could not update /etc/{rel}: {done.last_error_line()}"
+                    )
             else:
                 (d / "upper/etc" / rel).write_text(text)
 
@@ -348,13 +418,9 @@ def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
         raise NixfleetError(
             f"{host.name}: sshd did not come up in {BOOT_TIMEOUT_S:.0f} s; see {log}"
         )
-    state = process.run(
-        commands.ssh(paths.ssh_config, host, "systemctl", "is-system-running", "--wait")
-    )
+    state = console(paths, host.name, "systemctl is-system-running --wait")
     if state.stdout.strip() != "running":
-        failed = process.run(
-            commands.ssh(paths.ssh_config, host, "systemctl", "--failed", "--plain", "--no-legend")
-        )
+        failed = console(paths, host.name, "systemctl --failed --plain --no-legend")
         raise NixfleetError(
             f"{host.name}: booted {state.stdout.strip() or 'badly'}; failed units: "
             f"{' '.join(line.split()[0] for line in failed.stdout.splitlines()) or 'none listed'}"
@@ -422,7 +488,9 @@ def start_host(paths: LabPaths, name: str) -> None:
     overlay keeps its state; /run starts empty, as after a reboot)."""
     host = _known_host(paths, name)
     d = paths.host_dir(host.name)
-    process.spawn_detached(commands.host_boot(host, d, BOOT_SCRIPT), log=d / "console.log")
+    process.spawn_detached(
+        commands.host_boot(host, d, BOOT_SCRIPT, _hidden(paths)), log=d / "console.log"
+    )
     _wait_running(paths, host, (d / "host_key.pub").read_text())
 
 
@@ -529,7 +597,7 @@ def status(paths: LabPaths) -> list[dict[str, object]]:
 
     def row(h: LabHost) -> dict[str, object]:
         cg = [root / h.cgroup for root in CGROUP_ROOTS if (root / h.cgroup).exists()]
-        state = process.run(commands.ssh(paths.ssh_config, h, "systemctl", "is-system-running"))
+        state = console(paths, h.name, "systemctl is-system-running")
         return {
             "name": h.name,
             "address": h.address,

@@ -37,6 +37,8 @@ class LabHost:
     # The host's address in fleet.nix (e.g. vps.example.org), a name that resolves to its lab
     # address on every lab host, so remotes written against the real fleet work unchanged.
     aliases: tuple[str, ...] = ()
+    # Who the controller logs in as: fleet.nix's deployUser (a normal user with sudo), or root.
+    login: str = "root"
 
     @property
     def octet(self) -> int:
@@ -101,7 +103,8 @@ def plan(
             address = f"{SUBNET_PREFIX}.{octet}"
         real = str(host.get("address", ""))
         aliases = () if not real or _is_ip(real) or real == name else (real,)
-        hosts.append(LabHost(name, address, (ROLE_GROUPS[role],), role, aliases))
+        login = str(host.get("deployUser") or "root")
+        hosts.append(LabHost(name, address, (ROLE_GROUPS[role],), role, aliases, login))
     hosts += [
         LabHost(f"node{i:03d}", f"{SUBNET_PREFIX}.{GENERIC_FIRST_OCTET + i - 1}", ("generic",))
         for i in range(1, generic + 1)
@@ -161,6 +164,13 @@ def load_hosts(path: Path) -> list[LabHost]:
     """Read the host list back from ``hosts.json``."""
     rows = json.loads(path.read_text())["hosts"]
     return [
-        LabHost(r["name"], r["address"], tuple(r["groups"]), r["role"], tuple(r["aliases"]))
+        LabHost(
+            r["name"],
+            r["address"],
+            tuple(r["groups"]),
+            r["role"],
+            tuple(r["aliases"]),
+            r.get("login", "root"),
+        )
         for r in rows
     ]

@@ -36,7 +36,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[
     """The lab flake as ``lab up`` assembles it (two generic hosts too), evaluated."""
     data = fleet.load(REPO / "fleet.nix")
     hosts = plan(data["hosts"], 2)
-    lab_json = manager.lab_data(data, hosts, _made([h.name for h in hosts]))
+    lab_json = manager.lab_data(
+        data, hosts, _made([h.name for h in hosts]), "ssh-ed25519 AAAAlab controller"
+    )
     target = tmp_path_factory.mktemp("lab") / "flake"
     manager.assemble_flake(target, REPO / "fleet.nix", lab_json, {})
     argv = nix.eval_hosts(f"path:{target}", [h.name for h in hosts], EXPRESSION)
@@ -65,8 +67,12 @@ def _as_declared(d: dict[str, Any]) -> dict[str, Any]:
 def test_lab_json_holds_only_lab_facts(lab: tuple[dict[str, Any], dict[str, Any]]) -> None:
     lab_json, _ = lab
     data = fleet.load(REPO / "fleet.nix")
-    assert set(lab_json) == {"hosts", "repositories"}
+    assert set(lab_json) == {"hosts", "repositories", "users"}
     assert set(lab_json["repositories"]) == set(data["repositories"])
+    # Only the users' keys: in the lab, each user deploys with the controller's key.
+    assert lab_json["users"] == {
+        u: {"sshKeys": ["ssh-ed25519 AAAAlab controller"]} for u in data["users"]
+    }
     for name, row in lab_json["hosts"].items():
         if name in data["hosts"]:
             assert set(row) == LAB_HOST_KEYS, name
@@ -135,7 +141,9 @@ def test_the_lab_toplevel_has_the_nixos_rebuild_the_real_tools_re_exec(tmp_path:
     manager.assemble_flake(
         target,
         REPO / "fleet.nix",
-        manager.lab_data(data, hosts, _made([h.name for h in hosts])),
+        manager.lab_data(
+            data, hosts, _made([h.name for h in hosts]), "ssh-ed25519 AAAAlab controller"
+        ),
         {},
     )
     attr = f'path:{target}#nixosConfigurations."nas".config.system.build.nixos-rebuild'

@@ -1,5 +1,8 @@
 # nixosSystem for the lab: a host's declarations from fleet data (lib/fleet.nix, shared with the
 # real modules), merged with its role's stand-in services, then its toplevel derived from them.
+# installedSystem is what the host was installed with, before nixfleet's first deploy: only
+# base.nix (identity, SSH, users, the deploy user and sudo, nix-daemon), as a user installs a
+# minimal NixOS with their own user and SSH, then deploys the rest.
 { self, fleet, fleetLib, rebuildScript, overrides }:
 let
   inherit (import ./merge.nix) merge all;
@@ -12,12 +15,23 @@ let
   };
   unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
 
-  nixosSystem = hostName:
+  # The lab's own programs (lib/bin), one store path that units name, as NixOS units name the
+  # store paths of their scripts.
+  labTools = derivation {
+    name = "nixfleet-lab-tools";
+    system = "x86_64-linux";
+    builder = "/bin/sh";
+    src = ./bin;
+    args = [ "-c" "PATH=/usr/bin:/bin; mkdir -p $out/bin && cp $src/* $out/bin/ && chmod 0555 $out/bin/*" ];
+  };
+
+  system = { hostName, installed }:
     let
       fleetHost = fleetLib { inherit fleet hostName; };
-      args = { inherit fleet fleetHost; };
-      modules = [ ../modules/base.nix ../modules/data.nix ] ++ roleModules.${fleetHost.role};
-      hostOverrides = overrides.${hostName} or { };
+      args = { inherit fleet fleetHost labTools; };
+      modules = [ ../modules/base.nix ]
+        ++ (if installed then [ ] else [ ../modules/data.nix ] ++ roleModules.${fleetHost.role});
+      hostOverrides = if installed then { } else overrides.${hostName} or { };
       declared = all ((map (m: import m args) modules) ++ [ (hostOverrides.settings or { }) ]);
       withUnits = all ([ declared ] ++ map (m: import m (args // { config = declared; })) unitModules);
       config = merge withUnits {
@@ -31,7 +45,7 @@ let
     in
     {
       config = merge config {
-        system.build.toplevel = import ./toplevel.nix { inherit config; };
+        system.build.toplevel = import ./toplevel.nix { inherit config labTools nixosRebuild; };
         system.build.nixos-rebuild = nixosRebuild;
       };
     };
@@ -42,4 +56,7 @@ let
     args = [ "-c" "PATH=/usr/bin:/bin; mkdir -p $out/bin && cp ${rebuildScript} $out/bin/nixos-rebuild && chmod 0555 $out/bin/nixos-rebuild" ];
   };
 in
-{ inherit nixosSystem; }
+{
+  nixosSystem = hostName: system { inherit hostName; installed = false; };
+  installedSystem = hostName: system { inherit hostName; installed = true; };
+}

@@ -1,8 +1,8 @@
 # The system toplevel, built from a host's declarations. Layout as on NixOS: nixos-version,
 # kernel/initrd/kernel-modules (lab stand-ins, for reboot detection), etc/ (with the systemd units),
-# activate, bin/switch-to-configuration and sw/bin. The configuration revision is deliberately not
-# in here (see lib/default.nix).
-{ config }:
+# activate, bin/switch-to-configuration and sw (the system path, lib/system-path.nix). The
+# configuration revision is deliberately not in here (see lib/default.nix).
+{ config, labTools, nixosRebuild }:
 let
   inherit (builtins) attrNames attrValues concatStringsSep concatMap isList isBool mapAttrs toString filter toFile;
   faults = config.nixfleet.lab.faults;
@@ -82,15 +82,30 @@ let
   wants = concatMap (n: map (t: "${t}.wants/${n}.service") (services.${n}.wantedBy or [ ])) (attrNames services)
     ++ concatMap (n: map (t: "${t}.wants/${n}.timer") (timers.${n}.wantedBy or [ ])) (attrNames timers);
 
-  etcFiles = mapAttrs (p: e: toFile "etc-file" e.text) (config.environment.etc or { })
+  # environment.etc: a link through /etc/static, or with `mode`, a copy of that mode (as NixOS
+  # makes /etc/sudoers, which sudo refuses as a link to a world-readable file).
+  etcAll = config.environment.etc or { };
+  etcCopies = filter (p: etcAll.${p} ? mode) (attrNames etcAll);
+  etcFiles = mapAttrs (p: e: toFile "etc-file" e.text) (builtins.removeAttrs etcAll etcCopies)
     // { hostname = toFile "hostname" "${hostName}\n"; }
-    // mapAttrs (n: text: toFile "unit-file" text) (builtins.listToAttrs (map (n: { name = "systemd/system/${n}"; value = unitFiles.${n}; }) (attrNames unitFiles)));
+    # A unit names store paths (lib/default.nix's labTools), which toFile cannot hold; the
+    # toplevel depends on them (its activate script names labTools) and copies these files in,
+    # so they stay in its closure.
+    // mapAttrs (n: text: toFile "unit-file" (builtins.unsafeDiscardStringContext text)) (builtins.listToAttrs (map (n: { name = "systemd/system/${n}"; value = unitFiles.${n}; }) (attrNames unitFiles)));
 
   users = mapAttrs (n: u: u) (config.users.users or { });
   secrets = config.sops.secrets or { };
   # The encrypted file, by its store path (so it is in the closure, as with sops-nix).
   sopsFile = let f = config.sops.defaultSopsFile or null; in if f == null then "" else "${f}";
   dirs = config.systemd.tmpfiles.directories or [ ];
+  systemPath = import ./system-path.nix {
+    packages = config.environment.systemPackages or [ ];
+    version = config.system.nixos.version;
+    inherit nixosRebuild;
+  };
+  # security.wrappers: /run/wrappers/bin, made afresh at each activation as NixOS does (there,
+  # setuid copies; here, links to Debian's setuid programs).
+  wrappers = config.security.wrappers or { };
   activate = concatStringsSep "\n" ([
     "#!/bin/sh"
     "# Activation script of ${hostName}: /etc, users, directories and secrets (run by switch-to-configuration)."
@@ -98,11 +113,17 @@ let
     "systemConfig=@out@"
     "rc=0"
     "echo 'setting up /etc...' >&2"
-    "@out@/sw/bin/install-etc @out@/etc || rc=1"
+    "${labTools}/bin/install-etc @out@/etc || rc=1"
   ]
+  ++ map (p: "install -m ${etcAll.${p}.mode} ${toFile "etc-file" etcAll.${p}.text} /etc/${p}.nixfleet-tmp && mv -T /etc/${p}.nixfleet-tmp /etc/${p} || rc=1") etcCopies
+  ++ [
+    "rm -rf /run/wrappers/bin.new && install -d -m 0755 /run/wrappers /run/wrappers/bin.new || rc=1"
+  ]
+  ++ map (w: "ln -s ${wrappers.${w}.source} /run/wrappers/bin.new/${w} || rc=1") (attrNames wrappers)
+  ++ [ "rm -rf /run/wrappers/bin && mv -T /run/wrappers/bin.new /run/wrappers/bin || rc=1" ]
   # As on NixOS: normal users get the group `users`, system users one of their own.
   ++ map (u: let x = users.${u}; in
-    "getent passwd ${u} >/dev/null || useradd ${if x.isSystemUser or false then "--system --user-group" else "--gid users"} --create-home --home-dir ${x.home} ${if x ? shell then "--shell ${x.shell}" else ""} ${u} || rc=1")
+    "getent passwd ${u} >/dev/null || useradd ${if x.isSystemUser or false then "--system --user-group" else "--gid users"} --create-home --home-dir ${x.home} ${if x ? shell then "--shell ${x.shell}" else if x.isSystemUser or false then "" else "--shell /bin/bash"} ${u} || rc=1")
     (attrNames users)
   # users.users.<name>.openssh.authorizedKeys.keys -> /etc/ssh/authorized_keys.d/<name>, a copy
   # (mode 0444, as NixOS makes it, since sshd's StrictModes refuses a link into the store).
@@ -111,7 +132,7 @@ let
     (filter (u: (users.${u}.openssh.authorizedKeys.keys or [ ]) != [ ]) (attrNames users))
   ++ map (d: if builtins.isString d then "install -d ${d} || rc=1"
               else "install -d -o ${d.user} -g \"$(id -gn ${d.user})\" ${d.path} || rc=1") dirs
-  ++ [ "@out@/sw/bin/install-secrets '${sopsFile}' '${config.sops.age.keyFile or ""}' ${concatStringsSep " " (map (s: let x = secrets.${s}; in
+  ++ [ "${labTools}/bin/install-secrets '${sopsFile}' '${config.sops.age.keyFile or ""}' ${concatStringsSep " " (map (s: let x = secrets.${s}; in
         "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}:${x.key or "${hostName}/${s}"}") (attrNames secrets))} || rc=1" ]
   ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])
   ++ [ "exit $rc" ]);
@@ -135,8 +156,7 @@ derivation {
   wantsList = concatStringsSep "\n" wants;
   activateScript = activate;
   switchScript = ./switch-to-configuration.sh;
-  binDir = ./bin;
-  inherit kernel;
+  inherit kernel systemPath;
   benchData = if bench == null then "" else benchData;
   # This generation's bootloader step fails (as a full /boot or a broken EFI variable store would).
   bootEntryFault = if hasFault "boot-entry" then "1" else "";
@@ -144,7 +164,8 @@ derivation {
   args = [ "-c" ''
     set -e
     PATH=/usr/bin:/bin
-    mkdir -p $out/etc $out/bin $out/sw/bin
+    mkdir -p $out/etc $out/bin
+    ln -s $systemPath $out/sw
     echo "$version" > $out/nixos-version
     echo "nixos-system-$hostName" > $out/configuration-name
     ln -s $kernel/bzImage $out/kernel; ln -s $kernel/initrd $out/initrd; ln -s $kernel/lib $out/kernel-modules
@@ -161,7 +182,6 @@ derivation {
     [ -z "$bootEntryFault" ] || touch $out/fault-boot-entry
     sed "s|@out@|$out|g" "$activateScriptPath" > $out/activate
     sed "s|@out@|$out|g" "$switchScript" > $out/bin/switch-to-configuration
-    for f in "$binDir"/*; do sed "s|@out@|$out|g" "$f" > "$out/sw/bin/$(basename "$f")"; done
-    chmod +x $out/activate $out/bin/switch-to-configuration $out/sw/bin/*
+    chmod +x $out/activate $out/bin/switch-to-configuration
   '' ];
 }

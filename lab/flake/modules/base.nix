@@ -1,8 +1,13 @@
-# Every lab host: identity, SSH, the firewall fleet.nix declares, its users, its sops secrets
-# file, and the backup-failure alert.
-{ fleetHost, ... }:
+# Every lab host: identity, SSH, the firewall fleet.nix declares, its users (and the deploy user
+# with passwordless sudo, as modules/deploy.nix declares it), Nix with its daemon, the programs
+# on PATH, its sops secrets file, and the backup-failure alert.
+{ fleet, fleetHost, ... }:
 let
-  inherit (builtins) attrValues concatMap listToAttrs map;
+  inherit (builtins) attrValues concatLists concatMap concatStringsSep listToAttrs map;
+  keysOf = u: fleet.users.${u}.sshKeys or [ ];
+  allKeys = concatLists (map keysOf (builtins.attrNames (fleet.users or { })));
+  deployUser = fleetHost.deployUser;
+  asRoot = deployUser == "root";
   homeOf = user: if user == "root" then "/root" else "/home/${user}";
   owned = user: path: { inherit path user; };
   # What the apps and Syncthing would create on NixOS: the declared folders and backed-up paths.
@@ -23,7 +28,50 @@ in
   networking.firewall.allowedUDPPorts = fleetHost.ports.udp;
   services.openssh.enable = true;
 
-  users.users = listToAttrs (map (u: { name = u; value = { isNormalUser = true; home = homeOf u; }; }) fleetHost.users);
+  users.users = listToAttrs (map (u: {
+    name = u;
+    value = { isNormalUser = true; home = homeOf u; openssh.authorizedKeys.keys = keysOf u; };
+  }) fleetHost.users)
+  // (if asRoot then { } else {
+    ${deployUser} = { isNormalUser = true; home = homeOf deployUser; openssh.authorizedKeys.keys = allKeys; };
+  });
+
+  # As NixOS: a non-interactive SSH session's PATH is the setuid wrappers, then the system path
+  # (there through bash's /etc/bashrc and PAM's /etc/pam/environment; here sshd sets it). Root
+  # may log in by key, except on a host deployed as a normal user (modules/deploy.nix).
+  environment.etc."ssh/sshd_config.d/nixfleet-host.conf".text = ''
+    SetEnv PATH=/run/wrappers/bin:/run/current-system/sw/bin
+    PermitRootLogin ${if asRoot then "prohibit-password" else "no"}
+  '';
+  # git for the /etc/nixos checkout (programs.git.enable in modules/default.nix); Syncthing's
+  # package where it runs (services.syncthing adds it). NixOS's own defaults: lib/system-path.nix.
+  environment.systemPackages = [ "git" ] ++ (if fleetHost.syncthing == null then [ ] else [ "syncthing" ]);
+
+  # security.sudo, as NixOS writes /etc/sudoers (no secure_path: sudo keeps the caller's PATH).
+  security.wrappers.sudo.source = "/usr/bin/sudo";
+  environment.etc.sudoers = {
+    mode = "0440";
+    text = concatStringsSep "\n" ([
+      "Defaults env_keep+=SSH_AUTH_SOCK"
+      "root ALL=(ALL:ALL) SETENV: ALL"
+      "%wheel ALL=(ALL:ALL) SETENV: ALL"
+    ] ++ (if asRoot then [ ] else [ "${deployUser} ALL=(ALL:ALL) NOPASSWD: ALL" ])) + "\n";
+  };
+
+  # Nix with its daemon, so that a deploy user nix-daemon trusts can copy closures in.
+  environment.etc."nix/nix.conf".text = ''
+    experimental-features = nix-command flakes
+    sandbox = false
+    build-users-group =
+    substituters =
+    flake-registry = /etc/nix/registry-empty.json
+    trusted-users = root${if asRoot then "" else " ${deployUser}"}
+  '';
+  systemd.services.nix-daemon = {
+    description = "Nix Daemon";
+    wantedBy = [ "multi-user.target" ];
+    serviceConfig = { ExecStart = "/usr/bin/nix-daemon"; KillMode = "process"; };
+  };
   systemd.tmpfiles.directories = map (d: if d.user == "root" then d.path else d) (folderDirs ++ backupDirs);
 
   environment.etc."nixfleet/role".text = "${fleetHost.role}\n";

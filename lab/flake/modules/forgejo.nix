@@ -26,7 +26,7 @@ in
       Type = "oneshot";
       RemainAfterExit = true;
       User = "forgejo";
-      ExecStart = map (r: "/bin/sh -c 'test -d ${home}/${r} || git init -q --bare -b main ${home}/${r}'") repos;
+      ExecStart = map (r: "/bin/sh -c 'test -d ${home}/${r} || /usr/bin/git init -q --bare -b main ${home}/${r}'") repos;
     };
   };
 }

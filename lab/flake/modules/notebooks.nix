@@ -2,10 +2,10 @@
 # NixOS has no nb module; nixfleet.notebooks is this flake's own option, read by nixfleet's checks.
 # nb is not packaged for Debian, so the lab runs nb's sync sequence (lib/bin/nb-sync) on a timer,
 # as nb's auto-sync would after each edit.
-{ config, ... }:
+{ config, labTools, ... }:
 let
   notebooks = config.nixfleet.notebooks or { };
-  sh = "/run/current-system/sw/bin";
+  sh = "${labTools}/bin";
   oneshot = description: commands: {
     inherit description;
     wantedBy = [ "multi-user.target" ];
@@ -16,7 +16,7 @@ let
     value = {
       description = "nb sync of notebook ${name}";
       after = [ "nb-notebooks-init.service" ];
-      environment.GIT_SSH_COMMAND = "ssh -i /run/secrets/nb-ssh-key -o IdentitiesOnly=yes -o BatchMode=yes";
+      environment.GIT_SSH_COMMAND = "/usr/bin/ssh -i /run/secrets/nb-ssh-key -o IdentitiesOnly=yes -o BatchMode=yes";
       # "-": like nb's background auto-sync, a failed sync is not a failed unit; nb.pushed catches it.
       serviceConfig = { Type = "oneshot"; User = nb.user; ExecStart = "-${sh}/nb-sync ${nb.path} ${nb.branch}"; };
     };

@@ -1,6 +1,6 @@
 # services.restic.backups.<name> → restic-backups-<name>.{service,timer}, as NixOS's restic module
 # makes them (nixos/modules/services/backup/restic.nix in nixpkgs), plus OnFailure= so that a failed backup raises an alert.
-{ config, ... }:
+{ config, labTools, ... }:
 let
   backups = config.services.restic.backups or { };
   unit = name: b: {
@@ -20,7 +20,7 @@ let
         CacheDirectory = "restic-backups-${name}";
         CacheDirectoryMode = "0700";
         ExecStartPre = [
-          "/run/current-system/sw/bin/write-lines /run/restic-backups-${name}/includes ${builtins.concatStringsSep " " b.paths}"
+          "${labTools}/bin/write-lines /run/restic-backups-${name}/includes ${builtins.concatStringsSep " " b.paths}"
         ] ++ (if b.initialize or false
               then [ "/bin/sh -c '/usr/bin/restic cat config >/dev/null 2>&1 || /usr/bin/restic init'" ] else [ ]);
         ExecStart = [ "/usr/bin/restic backup --files-from=/run/restic-backups-${name}/includes" ]

@@ -2,7 +2,7 @@
 # nixos/modules/services/networking/syncthing.nix): the init unit
 # applies the declared devices, folders and options over the REST API, like NixOS's
 # merge-syncthing-config. Binaries come from the lab's /usr (there is no nixpkgs here).
-{ config, ... }:
+{ config, labTools, ... }:
 let
   st = config.services.syncthing or { enable = false; };
   s = st.settings;
@@ -33,7 +33,7 @@ if !(st.enable or false) then { } else {
       Restart = "on-failure";
       SuccessExitStatus = "3 4";
       RestartForceExitStatus = "3 4";
-      ExecStartPre = "+/run/current-system/sw/bin/syncthing-prepare ${st.configDir} ${st.user} ${st.cert} ${st.key}";
+      ExecStartPre = "+${labTools}/bin/syncthing-prepare ${st.configDir} ${st.user} ${st.cert} ${st.key}";
       ExecStart = "/usr/bin/syncthing serve --no-browser --no-restart --no-upgrade --gui-address=${st.guiAddress} --config=${st.configDir} --data=${st.configDir}";
     };
   };
@@ -47,7 +47,7 @@ if !(st.enable or false) then { } else {
       Type = "oneshot";
       RemainAfterExit = true;
       User = st.user;
-      ExecStart = "/run/current-system/sw/bin/syncthing-init ${st.configDir} ${st.guiAddress} ${settings}";
+      ExecStart = "${labTools}/bin/syncthing-init ${st.configDir} ${st.guiAddress} ${settings}";
     };
   };
 }
