@@ -181,9 +181,14 @@ def _install(paths: LabPaths, hosts: list[LabHost]) -> None:
     copied into its own Nix store as generation 1, and made its boot default, which the host
     activates when it boots. Like a fresh NixOS, it then has a PATH, and a first deploy has a
     generation to roll back to."""
-    attrs = [f"{paths.flake}#lab.installed.{h.name}" for h in hosts]
-    built = process.check(["nix", "build", "--no-link", "--json", *attrs]).stdout
-    toplevels = [str(b["outputs"]["out"]) for b in json.loads(built)]
+    # `nix build --json` lists its outputs in an order of its own: the names come from eval.
+    installed = json.loads(
+        process.check(["nix", "eval", "--json", f"{paths.flake}#lab.installed"]).stdout
+    )
+    toplevels = [str(installed[h.name]) for h in hosts]
+    process.check(
+        ["nix", "build", "--no-link", *[f"{paths.flake}#lab.installed.{h.name}" for h in hosts]]
+    )
 
     def install(pair: tuple[LabHost, str]) -> None:
         host, toplevel = pair
