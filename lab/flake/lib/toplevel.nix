@@ -88,9 +88,9 @@ let
   etcCopies = filter (p: etcAll.${p} ? mode) (attrNames etcAll);
   etcFiles = mapAttrs (p: e: toFile "etc-file" e.text) (builtins.removeAttrs etcAll etcCopies)
     // { hostname = toFile "hostname" "${hostName}\n"; }
-    # A unit names store paths (lib/default.nix's labTools), which toFile cannot hold; the
-    # toplevel depends on them (its activate script names labTools) and copies these files in,
-    # so they stay in its closure.
+    # A unit names store paths (labTools, its settings files), which toFile cannot hold: the
+    # toplevel takes the units' text as an input (unitsText), so every path a unit names is
+    # built first and, as the copies in $out name it, stays in the toplevel's closure.
     // mapAttrs (n: text: toFile "unit-file" (builtins.unsafeDiscardStringContext text)) (builtins.listToAttrs (map (n: { name = "systemd/system/${n}"; value = unitFiles.${n}; }) (attrNames unitFiles)));
 
   users = mapAttrs (n: u: u) (config.users.users or { });
@@ -157,6 +157,7 @@ derivation {
   activateScript = activate;
   switchScript = ./switch-to-configuration.sh;
   inherit kernel systemPath;
+  unitsText = concatStringsSep "\n" (attrValues unitFiles);
   benchData = if bench == null then "" else benchData;
   # This generation's bootloader step fails (as a full /boot or a broken EFI variable store would).
   bootEntryFault = if hasFault "boot-entry" then "1" else "";
