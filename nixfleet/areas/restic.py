@@ -257,7 +257,7 @@ STATES = {
     "unreachable": "the repository {repo} is unreachable; is the backup target up and reachable?",
     "no-password-file": "the password file {pwf} is missing; redeploy (sops-nix installs it)",
     "not-configured": "the job's unit is not on the host; deploy it",
-    "not-installed": "restic is not installed",
+    "not-installed": "the job's unit runs no restic program nixfleet can use ({error}); redeploy",
     "error": "restic failed to read {repo}: {error}",
 }
 

@@ -19,7 +19,8 @@ job() {
   load=$(sed -n 's/^LoadState=//p' "$T/out")
   # ExecStart={ path=… ; argv[]=/nix/store/…-restic-0.18.0/bin/restic backup … ; … }: the first
   # absolute path of a program named restic (NixOS may put systemd-inhibit before it).
-  restic=$(sed -n 's/^ExecStart=//p' "$T/out" | tr ' ' '\n' | grep -m1 -E '^/[^;]*/restic$')
+  restic=$(sed -n 's/^ExecStart=//p' "$T/out" | tr ' ' '\n' | sed 's/^[a-z_]*\(\[\]\)\{0,1\}=//' |
+    grep -m1 -E '^/[^;]*/restic$')
   sed -n 's/^Environment=//p' "$T/out" >"$T/env.line"
   if ! xargs -n1 printf '%s\0' <"$T/env.line" >"$T/env" 2>"$T/xargs.err"; then
     rec state error

@@ -3,19 +3,12 @@
 # on PATH, its sops secrets file, and the backup-failure alert.
 { fleet, fleetHost, ... }:
 let
-  inherit (builtins) attrValues concatLists concatMap concatStringsSep listToAttrs map;
+  inherit (builtins) concatLists concatStringsSep listToAttrs map;
   keysOf = u: fleet.users.${u}.sshKeys or [ ];
   allKeys = concatLists (map keysOf (builtins.attrNames (fleet.users or { })));
   deployUser = fleetHost.deployUser;
   asRoot = deployUser == "root";
   homeOf = user: if user == "root" then "/root" else "/home/${user}";
-  owned = user: path: { inherit path user; };
-  # What the apps and Syncthing would create on NixOS: the declared folders and backed-up paths.
-  folderDirs = if fleetHost.syncthing == null then [ ]
-    else map (f: owned fleetHost.syncthing.user f.path) (attrValues fleetHost.syncthing.folders);
-  underHome = p: builtins.match "${fleetHost.home}/.*" p != null;
-  backupDirs = concatMap (b: map (p: owned (if underHome p then fleetHost.user else "root") p) b.paths)
-    (attrValues fleetHost.backups);
 in
 {
   networking.hostName = fleetHost.hostName;
@@ -72,7 +65,6 @@ in
     wantedBy = [ "multi-user.target" ];
     serviceConfig = { ExecStart = "/usr/bin/nix-daemon"; KillMode = "process"; };
   };
-  systemd.tmpfiles.directories = map (d: if d.user == "root" then d.path else d) (folderDirs ++ backupDirs);
 
   environment.etc."nixfleet/role".text = "${fleetHost.role}\n";
 

@@ -3,9 +3,18 @@
 # them come from restic.nix, syncthing-units.nix and notebooks.nix.
 { fleetHost, ... }:
 let
+  inherit (builtins) attrValues concatMap map;
   st = fleetHost.syncthing;
+  owned = user: path: { inherit path user; };
+  # What the apps and Syncthing would create on NixOS: the declared folders and backed-up paths.
+  folderDirs = if st == null then [ ] else map (f: owned st.user f.path) (attrValues st.folders);
+  underHome = p: builtins.match "${fleetHost.home}/.*" p != null;
+  backupDirs = concatMap (b: map (p: owned (if underHome p then fleetHost.user else "root") p) b.paths)
+    (attrValues fleetHost.backups);
 in
 {
+  systemd.tmpfiles.directories = map (d: if d.user == "root" then d.path else d) (folderDirs ++ backupDirs);
+
   services.syncthing = if st == null then { enable = false; } else {
     enable = true;
     inherit (st) user group dataDir;
