@@ -71,17 +71,25 @@ class Lab:
     def names(self) -> list[str]:
         return [h.name for h in self.hosts]
 
-    def ssh(self, host: str, command: str) -> str:
+    def console(self, host: str, command: str, input: str | None = None) -> str:
+        """Run ``command`` as root at the host's console (not over SSH, which may refuse root
+        and gives NixOS's PATH): the test's own hands on the machine. Fails on a non-zero exit."""
+        done = manager.console(self.paths, host, command, input=input)
+        if not done.ok:
+            raise AssertionError(f"{host}: `{command}` exited {done.returncode}: {done.stderr}")
+        return done.stdout.strip()
+
+    def ssh(self, host: str, command: str) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` over SSH as the controller logs in (root, or the deploy user)."""
         argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
-        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(argv, capture_output=True, text=True)
 
     def wait_for(self, host: str, command: str, expected: str, timeout_s: float = 60) -> None:
         """Poll ``command`` on ``host`` until its output is ``expected`` (syncs take a moment)."""
-        argv = ["ssh", "-F", str(self.paths.ssh_config), host, command]
         seen: list[str] = []
 
         def matches() -> bool | None:
-            seen.append(subprocess.run(argv, capture_output=True, text=True).stdout.strip())
+            seen.append(manager.console(self.paths, host, command).stdout.strip())
             return True if seen[-1] == expected else None
 
         if not poll_until(matches, timeout_s, every_s=0.5, sleep=time.sleep):
@@ -144,10 +152,10 @@ class Lab:
         return str(json.loads(out)[0]["outputs"]["out"])
 
     def current_system(self, host: str) -> str:
-        return self.ssh(host, "readlink /run/current-system")
+        return self.console(host, "readlink /run/current-system")
 
     def generations(self, host: str) -> list[str]:
-        return self.ssh(
+        return self.console(
             host, "ls /nix/var/nix/profiles | grep -E '^system-[0-9]+-link$' | sort"
         ).split()
 

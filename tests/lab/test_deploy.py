@@ -19,9 +19,9 @@ def test_first_deploy_switches_every_host_to_what_nix_build_gives(lab: Lab) -> N
     for host in lab.names:
         assert deploy.status(host) in ("switched", "unchanged")
         assert lab.current_system(host) == lab.built_toplevel(host)
-        assert lab.ssh(host, "systemctl is-system-running") == "running"
+        assert lab.console(host, "systemctl is-system-running") == "running"
         assert (
-            lab.ssh(host, "git -C /etc/nixos rev-parse HEAD")
+            lab.console(host, "git -C /etc/nixos rev-parse HEAD")
             == lab.git("rev-parse", "HEAD").strip()
         )
     report = deploy.report["hosts"]["nas"]
@@ -46,7 +46,7 @@ def test_a_one_host_change_deploys_only_that_host(lab: Lab, changes_reverted: No
     assert deploy.returncode == 0, deploy.output
     assert deploy.statuses() == {h: "switched" if h == "vps" else "unchanged" for h in lab.names}
     assert lab.current_system("vps") == lab.built_toplevel("vps") != before["vps"]
-    assert lab.ssh("vps", "cat /etc/nixfleet/test-marker") == "one-host"
+    assert lab.console("vps", "cat /etc/nixfleet/test-marker") == "one-host"
     for host in set(lab.names) - {"vps"}:
         assert lab.current_system(host) == before[host]
 
@@ -54,16 +54,16 @@ def test_a_one_host_change_deploys_only_that_host(lab: Lab, changes_reverted: No
 def test_limit_touches_only_the_laptop(lab: Lab, changes_reverted: None) -> None:
     assert lab.deploy().returncode == 0
     desktop_before = lab.current_system("desktop")
-    desktop_flake = lab.ssh("desktop", "git -C /etc/nixos rev-parse HEAD")
+    desktop_flake = lab.console("desktop", "git -C /etc/nixos rev-parse HEAD")
     revision = lab.set_overrides(marker("desktop", "laptop", value="limited"), "workstations")
     deploy = lab.deploy("--limit", "laptop")
     assert deploy.returncode == 0, deploy.output
     assert deploy.statuses() == {"laptop": "switched"}
     assert lab.current_system("laptop") == lab.built_toplevel("laptop")
-    assert lab.ssh("laptop", "git -C /etc/nixos rev-parse HEAD") == revision
+    assert lab.console("laptop", "git -C /etc/nixos rev-parse HEAD") == revision
     # desktop has a pending change too, but was not selected: nothing on it moved.
     assert lab.current_system("desktop") == desktop_before != lab.built_toplevel("desktop")
-    assert lab.ssh("desktop", "git -C /etc/nixos rev-parse HEAD") == desktop_flake
+    assert lab.console("desktop", "git -C /etc/nixos rev-parse HEAD") == desktop_flake
 
 
 @pytest.mark.parametrize("flavour", ["ng", "legacy"])
@@ -86,8 +86,8 @@ def test_a_failing_unit_rolls_that_host_back_while_the_others_switch(
     assert (
         lab.current_system("laptop")
         == laptop_before
-        == lab.ssh("laptop", "readlink -f /nix/var/nix/profiles/system")
+        == lab.console("laptop", "readlink -f /nix/var/nix/profiles/system")
     )
     for host in set(lab.names) - {"laptop"}:
         assert lab.current_system(host) == lab.built_toplevel(host)
-        assert lab.ssh(host, "cat /etc/nixfleet/test-marker") == f"fleet-wide-{flavour}"
+        assert lab.console(host, "cat /etc/nixfleet/test-marker") == f"fleet-wide-{flavour}"

@@ -29,7 +29,7 @@ def test_broken_sudo_and_a_full_nix_are_each_named(settled: Lab, tmp_path: Path)
     lab = settled
     # desktop, reached as alice (a normal user, with the controller's key), who has no sudo rule.
     key = (lab.paths.key.with_suffix(".pub")).read_text()
-    lab.ssh("desktop", f"install -d -o alice -m 0700 /home/alice/.ssh && echo '{key.strip()}' > "
+    lab.console("desktop", f"install -d -o alice -m 0700 /home/alice/.ssh && echo '{key.strip()}' > "
                        "/home/alice/.ssh/authorized_keys && chown alice /home/alice/.ssh/authorized_keys")  # fmt: skip
     inventory = tmp_path / "doctor_inventory.py"
     inventory.write_text(
@@ -42,15 +42,15 @@ def test_broken_sudo_and_a_full_nix_are_each_named(settled: Lab, tmp_path: Path)
         "         ('nas', {**_by['nas'], 'flake': '.lab/flake'})]\n"
     )
     # nas: /nix almost full, for the length of the check (a small tmpfs over it).
-    lab.ssh(
+    lab.console(
         "nas",
         "mount -t tmpfs -o size=4m nixfleet-doctor-test /nix && head -c 3M /dev/zero > /nix/fill",
     )
     try:
         out = doctor("-i", str(inventory))
     finally:
-        lab.ssh("nas", "umount /nix")
-        lab.ssh("desktop", "rm -rf /home/alice/.ssh")
+        lab.console("nas", "umount /nix")
+        lab.console("desktop", "rm -rf /home/alice/.ssh")
     assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stdout.splitlines()
     assert any(line.startswith("desktop: sudo needs a password or is not allowed for alice")

@@ -31,12 +31,12 @@ REAL_COPY = "plan.sync-conflict-20261202-101010-ABCDEFG.txt"
 
 def broken(lab: Lab, host: str, tool: str) -> None:
     """Make ``tool`` fail on ``host`` (as a missing or broken program would): bind /bin/false."""
-    path = lab.ssh(host, f"command -v {tool}")
-    lab.ssh(host, f"mount --bind /bin/false {path}")
+    path = lab.console(host, f"command -v {tool}")
+    lab.console(host, f"mount --bind /bin/false {path}")
 
 
 def mended(lab: Lab, host: str, tool: str) -> None:
-    lab.ssh(host, f"umount $(command -v {tool}) 2>/dev/null; true")
+    lab.console(host, f"umount $(command -v {tool}) 2>/dev/null; true")
 
 
 @pytest.mark.parametrize(
@@ -98,13 +98,15 @@ def test_a_read_that_cannot_run_is_an_error_on_that_host_only(
 
 def test_an_unreadable_socket_table_is_an_error_not_no_listeners(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("nas", "systemd-run -q --unit=rogue-8081 python3 -m http.server 8081 --bind 0.0.0.0")
+    lab.console(
+        "nas", "systemd-run -q --unit=rogue-8081 python3 -m http.server 8081 --bind 0.0.0.0"
+    )
     broken(lab, "nas", "cat")  # the kernel's socket tables are read with cat
     try:
         result = lab.verify()
     finally:
         mended(lab, "nas", "cat")
-        lab.ssh("nas", "systemctl stop rogue-8081")
+        lab.console("nas", "systemctl stop rogue-8081")
     assert result.failing() == {"nas": {"network.exposed-ports"}}
     check = result.check("nas", "network.exposed-ports")
     assert check["severity"] == "error"
@@ -118,12 +120,12 @@ def test_a_listener_with_a_hostile_process_name_is_still_seen(clean_after: Lab) 
     lab = clean_after
     name = "x\\ntcp 0.0.0.0:22"
     code = f"open('/proc/self/comm','w').write('{name}'); import http.server as h; h.test(port=8082, bind='0.0.0.0')"
-    lab.ssh("server", f'systemd-run -q --unit=rogue-8082 python3 -c "{code}"')
+    lab.console("server", f'systemd-run -q --unit=rogue-8082 python3 -c "{code}"')
     try:
         lab.wait_for("server", "ss -Hltn 'sport = :8082' | wc -l", "1")
         result = lab.verify()
     finally:
-        lab.ssh("server", "systemctl stop rogue-8082")
+        lab.console("server", "systemctl stop rogue-8082")
     assert result.failing() == {"server": {"network.exposed-ports"}}
     assert (
         "8082/tcp is open on 0.0.0.0" in result.check("server", "network.exposed-ports")["message"]
@@ -132,7 +134,7 @@ def test_a_listener_with_a_hostile_process_name_is_still_seen(clean_after: Lab) 
 
 def test_a_crafted_file_name_cannot_hide_a_real_conflict_copy(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("desktop", each_name("open(p, 'wb').write(b'x')"))
+    lab.console("desktop", each_name("open(p, 'wb').write(b'x')"))
     try:
         for host in ("laptop", "server"):
             lab.wait_for(host, each_name("assert os.path.exists(p)", DOCS) + " && echo all", "all")
@@ -142,9 +144,9 @@ def test_a_crafted_file_name_cannot_hide_a_real_conflict_copy(clean_after: Lab) 
         }
         details = result.check("laptop", "syncthing.conflicts")["details"]
         assert [p.rsplit("/", 1)[-1] for p in details["documents"]] == [REAL_COPY]
-        assert lab.ssh("laptop", f"ls {DOCS} | grep -cx pwned; true") == "0"
+        assert lab.console("laptop", f"ls {DOCS} | grep -cx pwned; true") == "0"
     finally:
-        lab.ssh("desktop", each_name("os.path.exists(p) and os.remove(p)"))
+        lab.console("desktop", each_name("os.path.exists(p) and os.remove(p)"))
 
 
 def each_name(action: str, folder: str = DOCS) -> str:
@@ -167,7 +169,7 @@ def deployed(settled: Lab) -> Iterator[Lab]:
 
 
 def boot_entry(lab: Lab, host: str) -> str:
-    return lab.ssh(host, "readlink /boot/nixfleet-lab/default")
+    return lab.console(host, "readlink /boot/nixfleet-lab/default")
 
 
 @pytest.mark.parametrize(
@@ -187,7 +189,7 @@ def test_a_late_failure_rolls_back_current_profile_and_boot_entry(
     assert deploy.returncode != 0
     assert deploy.status(host) == "rolled-back", deploy.output
     assert says in deploy.report["hosts"][host]["error"]
-    profile = lab.ssh(host, "readlink -f /nix/var/nix/profiles/system")
+    profile = lab.console(host, "readlink -f /nix/var/nix/profiles/system")
     assert (lab.current_system(host), profile, boot_entry(lab, host)) == (before,) * 3
     assert on_known_generation(lab, host)
 
@@ -216,7 +218,7 @@ def test_a_controller_killed_mid_switch_leaves_no_lock_and_the_next_deploy_succe
     assert deploy.status("laptop") == "switched"
     journal = [
         json.loads(x)
-        for x in lab.ssh("laptop", "cat /var/lib/nixfleet/deployments.jsonl").splitlines()
+        for x in lab.console("laptop", "cat /var/lib/nixfleet/deployments.jsonl").splitlines()
     ]
     assert any(e.get("event") == "lock-taken-over" for e in journal[-3:])
     assert on_known_generation(lab, "laptop")
@@ -263,7 +265,9 @@ def test_with_a_build_host_the_watchdog_is_armed_only_once_the_closure_is_on_the
     assert "copy" not in phases and phases["build"] > 0, phases  # built there, nothing copied
     toplevel = lab.built_toplevel("nas")
     info = json.loads(
-        lab.ssh("nas", f"nix --extra-experimental-features nix-command path-info --json {toplevel}")
+        lab.console(
+            "nas", f"nix --extra-experimental-features nix-command path-info --json {toplevel}"
+        )
     )
     assert info[0].get("ultimate") is True, info  # the host built it (a copy is not "ultimate")
     assert lab.current_system("nas") == toplevel

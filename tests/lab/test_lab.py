@@ -15,31 +15,35 @@ from nixfleet.lab import manager
 def test_each_host_has_its_own_identity_and_state(lab: Lab) -> None:
     seen: dict[str, set[str]] = {"machine-id": set(), "host key": set()}
     for host in lab.hosts:
-        assert lab.ssh(host.name, "hostname") == host.name
-        assert lab.ssh(host.name, "ip -4 -br addr show eth0").split()[2] == f"{host.address}/24"
-        assert lab.ssh(host.name, "ip route show default") == ""  # nothing leaves the lab
-        assert lab.ssh(host.name, "cat /proc/1/comm") == "systemd"
-        seen["machine-id"].add(lab.ssh(host.name, "cat /etc/machine-id"))
-        seen["host key"].add(lab.ssh(host.name, "cat /etc/ssh/ssh_host_ed25519_key.pub").split()[1])
+        assert lab.console(host.name, "hostname") == host.name
+        assert lab.console(host.name, "ip -4 -br addr show eth0").split()[2] == f"{host.address}/24"
+        assert lab.console(host.name, "ip route show default") == ""  # nothing leaves the lab
+        assert lab.console(host.name, "cat /proc/1/comm") == "systemd"
+        seen["machine-id"].add(lab.console(host.name, "cat /etc/machine-id"))
+        seen["host key"].add(
+            lab.console(host.name, "cat /etc/ssh/ssh_host_ed25519_key.pub").split()[1]
+        )
         for tool in ("nix-store", "syncthing", "restic", "git", "systemd-run"):
-            lab.ssh(host.name, f"command -v {tool}")
+            lab.console(host.name, f"command -v {tool}")
     assert all(len(values) == len(lab.hosts) for values in seen.values())
 
 
 def test_nix_stores_and_etc_nixos_are_per_host(lab: Lab) -> None:
-    lab.ssh("desktop", "mkdir -p /etc/nixos/.probe && touch /etc/nixos/.probe/only-on-desktop")
+    lab.console("desktop", "mkdir -p /etc/nixos/.probe && touch /etc/nixos/.probe/only-on-desktop")
     try:
         probe = "test -e /etc/nixos/.probe/only-on-desktop && echo yes || echo no"
-        assert lab.ssh("desktop", probe) == "yes"
-        assert lab.ssh("laptop", probe) == "no"
+        assert lab.console("desktop", probe) == "yes"
+        assert lab.console("laptop", probe) == "no"
     finally:
-        lab.ssh("desktop", "rm -rf /etc/nixos/.probe")
+        lab.console("desktop", "rm -rf /etc/nixos/.probe")
 
 
 def test_host_keys_are_checked_strictly(lab: Lab) -> None:
     """A host presenting a key not in .lab/known_hosts is refused."""
     wrong = lab.paths.root / "wrong_known_hosts"
-    wrong.write_text("10.250.0.15 " + lab.ssh("desktop", "cat /etc/ssh/ssh_host_ed25519_key.pub"))
+    wrong.write_text(
+        "10.250.0.15 " + lab.console("desktop", "cat /etc/ssh/ssh_host_ed25519_key.pub")
+    )
     proc = subprocess.run(
         [
             "ssh",
@@ -63,7 +67,7 @@ def test_host_keys_are_checked_strictly(lab: Lab) -> None:
 
 def test_lab_up_is_idempotent_and_down_leaves_nothing(lab: Lab) -> None:
     manager.up(lab.paths)  # over a running lab: clears it first
-    assert lab.ssh("nas", "systemctl is-system-running") == "running"
+    assert lab.console("nas", "systemctl is-system-running") == "running"
     manager.down(lab.paths)
     assert subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout == ""
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
@@ -105,9 +109,9 @@ def test_secrets_are_sops_encrypted_and_decrypted_only_on_their_host(settled: La
     )
     for host in ("desktop", "server"):
         password = plain[host]["restic-password"].strip()
-        assert lab.ssh(host, "cat /run/secrets/restic-password") == password
-        assert lab.ssh(host, "stat -c '%a %U' /var/lib/sops-nix/key.txt") == "600 root"
-        recipient = lab.ssh(host, "age-keygen -y /var/lib/sops-nix/key.txt")
+        assert lab.console(host, "cat /run/secrets/restic-password") == password
+        assert lab.console(host, "stat -c '%a %U' /var/lib/sops-nix/key.txt") == "600 root"
+        recipient = lab.console(host, "age-keygen -y /var/lib/sops-nix/key.txt")
         assert recipient in sops_yaml and recipient in text
         upper = lab.paths.host_dir(host) / "upper"  # the host's disk; /run is a tmpfs
         on_disk = subprocess.run(

@@ -35,11 +35,11 @@ def nixfleet(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def device_ids(lab: Lab, host: str) -> set[str]:
-    return {d["deviceID"] for d in json.loads(lab.ssh(host, ST.format("config/devices")))}
+    return {d["deviceID"] for d in json.loads(lab.console(host, ST.format("config/devices")))}
 
 
 def my_id(lab: Lab, host: str) -> str:
-    return str(json.loads(lab.ssh(host, ST.format("system/status")))["myID"])
+    return str(json.loads(lab.console(host, ST.format("system/status")))["myID"])
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_host_add_then_lab_up_then_deploy_and_verify(deployed: Lab) -> None:
     verified = lab.settle(timeout_s=180)
     assert "tablet" in verified.findings["hosts"]
     # It really is a peer: its documents reach the desktop, and its notes reach the remote.
-    lab.ssh(
+    lab.console(
         "tablet", "runuser -u alice -- sh -c 'echo from-tablet > /home/alice/Documents/tablet.txt'"
     )
     lab.wait_for("desktop", "cat /home/alice/Documents/tablet.txt", "from-tablet")
@@ -79,9 +79,8 @@ def test_host_add_then_lab_up_then_deploy_and_verify(deployed: Lab) -> None:
 def test_host_retire_cuts_the_device_off(deployed: Lab, tmp_path: Path) -> None:
     lab = deployed
     old_secrets = lab.paths.flake / "secrets.yaml"
-    lab.ssh("laptop", "mkdir -p /tmp/old")
-    subprocess.run(["ssh", "-F", str(lab.paths.ssh_config), "laptop", "cat > /tmp/old/secrets.yaml"],
-                   input=old_secrets.read_text(), text=True, check=True)  # fmt: skip
+    lab.console("laptop", "mkdir -p /tmp/old")
+    lab.console("laptop", "cat > /tmp/old/secrets.yaml", input=old_secrets.read_text())
     laptop_id = my_id(lab, "laptop")
     retired = nixfleet(lab, "host", "retire", "laptop", "--flake", str(lab.paths.flake))
     assert retired.returncode == 0, retired.stderr
@@ -104,17 +103,20 @@ def test_host_retire_cuts_the_device_off(deployed: Lab, tmp_path: Path) -> None:
     push = ("cd /home/alice/.nb/home && git commit -q --allow-empty -m after-retire && "
             "GIT_SSH_COMMAND=\"ssh -i /run/secrets/nb-ssh-key -o IdentitiesOnly=yes -o BatchMode=yes\" "
             "git push -q origin HEAD:main 2>&1; echo rc=$?")  # fmt: skip
-    out = lab.ssh(
+    out = lab.console(
         "laptop", f"systemctl stop nb-sync-home.timer; runuser -u alice -- sh -c '{push}'"
     )
     assert "Permission denied" in out and "rc=0" not in out, out
 
     # It cannot decrypt the new secrets.yaml, though its key still opens the old one.
     decrypt = "SOPS_AGE_KEY_FILE=/var/lib/sops-nix/key.txt /usr/local/bin/sops --disable-version-check -d {} >/dev/null 2>&1; echo $?"
-    subprocess.run(["ssh", "-F", str(lab.paths.ssh_config), "laptop", "cat > /tmp/new-secrets.yaml"],
-                   input=(lab.paths.flake / "secrets.yaml").read_text(), text=True, check=True)  # fmt: skip
-    assert lab.ssh("laptop", decrypt.format("/tmp/old/secrets.yaml")) == "0"
-    assert lab.ssh("laptop", decrypt.format("/tmp/new-secrets.yaml")) != "0"
+    lab.console(
+        "laptop",
+        "cat > /tmp/new-secrets.yaml",
+        input=(lab.paths.flake / "secrets.yaml").read_text(),
+    )
+    assert lab.console("laptop", decrypt.format("/tmp/old/secrets.yaml")) == "0"
+    assert lab.console("laptop", decrypt.format("/tmp/new-secrets.yaml")) != "0"
 
     # The others verify clean, and the retired device is no longer part of the fleet.
     verified = lab.settle(timeout_s=180)

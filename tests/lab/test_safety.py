@@ -38,8 +38,8 @@ def change(
 def on_known_generation(lab: Lab, host: str) -> bool:
     """Current system is the boot default, and no deploy lock or watchdog is left running."""
     current = lab.current_system(host)
-    profile = lab.ssh(host, "readlink -f /nix/var/nix/profiles/system")
-    leftovers = lab.ssh(
+    profile = lab.console(host, "readlink -f /nix/var/nix/profiles/system")
+    leftovers = lab.console(
         host, "systemctl is-active nixfleet-deploy-lock.service nixfleet-watchdog.timer; true"
     )
     return current == profile and "active" not in leftovers.replace("inactive", "")
@@ -74,7 +74,7 @@ def test_activation_error_rolls_back_and_the_others_switch(deployed: Lab, flavou
     assert f"nixos-rebuild test exited {1 if flavour == 'legacy' else 2}" in error
     assert lab.current_system("server") == before
     assert all(on_known_generation(lab, h) for h in lab.names)
-    journal = lab.ssh("server", "tail -n 1 /var/lib/nixfleet/deployments.jsonl")
+    journal = lab.console("server", "tail -n 1 /var/lib/nixfleet/deployments.jsonl")
     entry = json.loads(journal)
     assert (
         entry["result"] == "rolled-back" and entry["run"] == deploy.report["id"] and entry["reason"]
@@ -119,7 +119,7 @@ def test_a_stopped_host_is_offline_and_the_others_switch(deployed: Lab) -> None:
     finally:
         manager.start_host(lab.paths, "nas")
         for host in lab.names:  # backups that ran while the nas was away failed; that is expected
-            lab.ssh(host, "systemctl reset-failed")
+            lab.console(host, "systemctl reset-failed")
 
 
 def test_a_second_deploy_to_a_host_gets_the_lock_error(deployed: Lab) -> None:
@@ -149,7 +149,7 @@ def test_a_second_deploy_to_a_host_gets_the_lock_error(deployed: Lab) -> None:
 def test_an_eval_error_touches_nothing_anywhere(deployed: Lab) -> None:
     lab = deployed
     before = {
-        h: (lab.current_system(h), lab.ssh(h, "git -C /etc/nixos rev-parse HEAD"))
+        h: (lab.current_system(h), lab.console(h, "git -C /etc/nixos rev-parse HEAD"))
         for h in lab.names
     }
     broken = change(*lab.names, value="e")
@@ -160,7 +160,7 @@ def test_an_eval_error_touches_nothing_anywhere(deployed: Lab) -> None:
     assert proc.returncode != 0
     assert "nas: nix eval failed: cannot coerce an integer to a string" in proc.stderr
     after = {
-        h: (lab.current_system(h), lab.ssh(h, "git -C /etc/nixos rev-parse HEAD"))
+        h: (lab.current_system(h), lab.console(h, "git -C /etc/nixos rev-parse HEAD"))
         for h in lab.names
     }
     assert after == before

@@ -62,13 +62,13 @@ def test_infra_suite_passes_on_a_healthy_lab_and_names_a_broken_host(lab: Lab) -
     ]
     healthy = run(*suite)
     assert healthy.returncode == 0, healthy.stdout[-3000:]
-    lab.ssh("laptop", "systemctl stop syncthing.service")
-    lab.ssh("vps", "chmod 0644 /run/secrets/restic-password")
+    lab.console("laptop", "systemctl stop syncthing.service")
+    lab.console("vps", "chmod 0644 /run/secrets/restic-password")
     try:
         broken = run(*suite)
         assert broken.returncode != 0
         assert "laptop: Syncthing is not running" in broken.stdout
         assert "/run/secrets/restic-password has mode 0o644, not 0o400" in broken.stdout
     finally:
-        lab.ssh("laptop", "systemctl start syncthing.service syncthing-init.service")
-        lab.ssh("vps", "chmod 0400 /run/secrets/restic-password")
+        lab.console("laptop", "systemctl start syncthing.service syncthing-init.service")
+        lab.console("vps", "chmod 0400 /run/secrets/restic-password")

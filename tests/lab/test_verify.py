@@ -44,10 +44,10 @@ def test_no_secret_value_appears_in_any_output_or_report(settled: Lab) -> None:
     texts = [result.output, (settled.state_dir / "last-verify.json").read_text(),
              (settled.paths.root.parent / ".fleet/node-exporter/nixfleet.prom").read_text()]  # fmt: skip
     secrets = [
-        settled.ssh(h, "cat /run/secrets/restic-password") for h in ("desktop", "server", "vps")
+        settled.console(h, "cat /run/secrets/restic-password") for h in ("desktop", "server", "vps")
     ]
     secrets.append(
-        settled.ssh(
+        settled.console(
             "desktop",
             "sed -n 's#.*<apikey>\\(.*\\)</apikey>.*#\\1#p' /home/alice/.config/syncthing/config.xml",
         )
@@ -59,14 +59,14 @@ def test_no_secret_value_appears_in_any_output_or_report(settled: Lab) -> None:
 
 def test_conflicting_edits_are_flagged_on_every_peer(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("desktop", as_alice("echo base > /home/alice/Documents/plan.txt"))
+    lab.console("desktop", as_alice("echo base > /home/alice/Documents/plan.txt"))
     lab.wait_for("laptop", "cat /home/alice/Documents/plan.txt", "base")
     for host in ("desktop", "laptop"):
-        lab.ssh(host, ST_API + "api PATCH config/folders/documents '{\"paused\":true}'")
-    lab.ssh("desktop", as_alice("echo from-desktop > /home/alice/Documents/plan.txt"))
-    lab.ssh("laptop", as_alice("echo from-laptop > /home/alice/Documents/plan.txt"))
+        lab.console(host, ST_API + "api PATCH config/folders/documents '{\"paused\":true}'")
+    lab.console("desktop", as_alice("echo from-desktop > /home/alice/Documents/plan.txt"))
+    lab.console("laptop", as_alice("echo from-laptop > /home/alice/Documents/plan.txt"))
     for host in ("desktop", "laptop"):
-        lab.ssh(host, ST_API + "api PATCH config/folders/documents '{\"paused\":false}'")
+        lab.console(host, ST_API + "api PATCH config/folders/documents '{\"paused\":false}'")
     lab.wait_for("server", "ls /home/alice/Documents | grep -c sync-conflict", "1")
     lab.wait_for("desktop", "ls /home/alice/Documents | grep -c sync-conflict", "1")
     lab.wait_for("laptop", "ls /home/alice/Documents | grep -c sync-conflict", "1")
@@ -87,7 +87,7 @@ def test_conflicting_edits_are_flagged_on_every_peer(clean_after: Lab) -> None:
 
 def test_syncthing_stopped_on_the_laptop(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("laptop", "systemctl stop syncthing.service")
+    lab.console("laptop", "systemctl stop syncthing.service")
     try:
         lab.wait_for("desktop", ST_API + "api GET system/ping && echo up", "up")
         result = lab.verify()
@@ -102,14 +102,14 @@ def test_syncthing_stopped_on_the_laptop(clean_after: Lab) -> None:
             in result.check("server", "syncthing.peers-connected")["message"]
         )
     finally:
-        lab.ssh("laptop", "systemctl start syncthing.service syncthing-init.service")
+        lab.console("laptop", "systemctl start syncthing.service syncthing-init.service")
 
 
 def test_a_local_notebook_commit_not_pushed(clean_after: Lab) -> None:
     lab = clean_after
     pause_nb_sync(lab, "laptop")
     try:
-        lab.ssh(
+        lab.console(
             "laptop",
             as_alice(
                 f"cd {NB} && echo idea >> ideas.md && git add ideas.md && git commit -qm idea"
@@ -119,7 +119,7 @@ def test_a_local_notebook_commit_not_pushed(clean_after: Lab) -> None:
         assert result.failing() == {"laptop": {"nb.pushed"}}
         assert result.check("laptop", "nb.pushed")["severity"] == "warn"  # fresh: not yet late
     finally:
-        lab.ssh("laptop", "systemctl start nb-sync-home.service nb-sync-home.timer")
+        lab.console("laptop", "systemctl start nb-sync-home.service nb-sync-home.timer")
 
 
 def test_conflict_markers_committed_in_a_note(clean_after: Lab) -> None:
@@ -127,27 +127,31 @@ def test_conflict_markers_committed_in_a_note(clean_after: Lab) -> None:
     marked = "<<<<<<< HEAD\\nmine\\n=======\\ntheirs\\n>>>>>>> 1234567 ([nb] Sync)\\n"
     pause_nb_sync(lab, "laptop")  # or it pulls the markers too, as nb would
     try:
-        lab.ssh("desktop", as_alice(f'cd {NB} && printf "{marked}" > merged.md && git add merged.md '
+        lab.console("desktop", as_alice(f'cd {NB} && printf "{marked}" > merged.md && git add merged.md '
                                     "&& git commit -qm sync"))  # fmt: skip
-        lab.ssh("desktop", "systemctl start nb-sync-home.service")  # nb pushes markers, as it does
+        lab.console(
+            "desktop", "systemctl start nb-sync-home.service"
+        )  # nb pushes markers, as it does
         result = lab.verify()
         assert result.failing() == {"desktop": {"nb.conflicts"}}
         assert "merged.md" in result.check("desktop", "nb.conflicts")["message"]
-        lab.ssh("desktop", as_alice(f"cd {NB} && git rm -q merged.md && git commit -qm resolve"))
-        lab.ssh("desktop", "systemctl start nb-sync-home.service")
+        lab.console(
+            "desktop", as_alice(f"cd {NB} && git rm -q merged.md && git commit -qm resolve")
+        )
+        lab.console("desktop", "systemctl start nb-sync-home.service")
     finally:
-        lab.ssh("laptop", "systemctl start nb-sync-home.service nb-sync-home.timer")
+        lab.console("laptop", "systemctl start nb-sync-home.service nb-sync-home.timer")
 
 
 def test_a_secret_with_mode_0644(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("vps", "chmod 0644 /run/secrets/restic-password")
+    lab.console("vps", "chmod 0644 /run/secrets/restic-password")
     try:
         result = lab.verify()
         assert result.failing() == {"vps": {"secrets.mode"}}
         assert result.returncode != 0
     finally:
-        lab.ssh("vps", "chmod 0400 /run/secrets/restic-password")
+        lab.console("vps", "chmod 0400 /run/secrets/restic-password")
 
 
 def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
@@ -155,7 +159,7 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
     env = RESTIC_ENV.format(job="vps-forgejo")
     # Replace every snapshot by one made "two days ago" (the lab's timer reruns only hourly).
     two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
-    lab.ssh("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
+    lab.console("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
                    f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo /var/lib/postgresql && '
                    f"{env} restic forget -q $ids")  # fmt: skip
     try:
@@ -165,7 +169,7 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
             "is 2.0 d old (limit 26.0 h)" in result.check("vps", "restic.snapshot-age")["message"]
         )
     finally:
-        lab.ssh("vps", "systemctl start restic-backups-forgejo-nas.service")
+        lab.console("vps", "systemctl start restic-backups-forgejo-nas.service")
 
 
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
@@ -173,36 +177,38 @@ def test_a_stale_restic_lock(clean_after: Lab) -> None:
     env = RESTIC_ENV.format(job="desktop-documents")
     try:
         # A backup that holds its lock while it waits on stdin, killed -9: its lock stays behind.
-        lab.ssh("desktop", f"cd /tmp && (sleep 300 | {env} restic backup -q --stdin >/dev/null 2>&1 &) ; "
+        lab.console("desktop", f"cd /tmp && (sleep 300 | {env} restic backup -q --stdin >/dev/null 2>&1 &) ; "
                            "sleep 4; pkill -9 -x restic; pkill -x sleep; true")  # fmt: skip
         result = lab.verify()
         assert result.failing() == {"desktop": {"restic.repo-locked"}}
         assert "stale lock" in result.check("desktop", "restic.repo-locked")["message"]
     finally:
-        lab.ssh("desktop", f"{env} restic unlock -q")
+        lab.console("desktop", f"{env} restic unlock -q")
 
 
 def test_a_failed_backup_service(clean_after: Lab) -> None:
     lab = clean_after
     cache = "/var/cache/restic-backups-state-nas"
-    lab.ssh("server", f"rm -rf {cache} && touch {cache} && "
+    lab.console("server", f"rm -rf {cache} && touch {cache} && "
                       "(systemctl start restic-backups-state-nas.service; true)")  # fmt: skip
     try:
         result = lab.verify()
         assert result.failing() == {"server": {"restic.last-run"}}
         assert result.returncode != 0
         # ...and the failure raised the alert (OnFailure=).
-        assert "restic-backups-state-nas.service failed" in lab.ssh(
+        assert "restic-backups-state-nas.service failed" in lab.console(
             "server", "cat /var/lib/nixfleet/alerts/log"
         )
     finally:
-        lab.ssh("server", f"rm -f {cache} && systemctl reset-failed && "
+        lab.console("server", f"rm -f {cache} && systemctl reset-failed && "
                           "systemctl start restic-backups-state-nas.service")  # fmt: skip
 
 
 def test_a_process_listening_on_8080(clean_after: Lab) -> None:
     lab = clean_after
-    lab.ssh("nas", "systemd-run -q --unit=probe-8080 python3 -m http.server 8080 --bind 0.0.0.0")
+    lab.console(
+        "nas", "systemd-run -q --unit=probe-8080 python3 -m http.server 8080 --bind 0.0.0.0"
+    )
     try:
         lab.wait_for("nas", "ss -Hltn 'sport = :8080' | wc -l", "1")
         result = lab.verify()
@@ -212,4 +218,4 @@ def test_a_process_listening_on_8080(clean_after: Lab) -> None:
             in result.check("nas", "network.exposed-ports")["message"]
         )
     finally:
-        lab.ssh("nas", "systemctl stop probe-8080")
+        lab.console("nas", "systemctl stop probe-8080")
