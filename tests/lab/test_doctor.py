@@ -41,15 +41,18 @@ def test_broken_sudo_and_a_full_nix_are_each_named(settled: Lab, tmp_path: Path)
         "hosts = [('desktop', {**_by['desktop'], 'ssh_user': 'alice', 'use_remote_sudo': True, 'flake': '.lab/flake'}),\n"
         "         ('nas', {**_by['nas'], 'flake': '.lab/flake'})]\n"
     )
-    # nas: /nix almost full, for the length of the check (a small tmpfs over it).
+    # nas: /nix almost full, for the length of the check (a small tmpfs over it, with the store
+    # bound back in: the host's PATH lives there).
     lab.console(
         "nas",
-        "mount -t tmpfs -o size=4m nixfleet-doctor-test /nix && head -c 3M /dev/zero > /nix/fill",
+        "mkdir -p /run/nixfleet-test-store && mount --bind /nix/store /run/nixfleet-test-store && "
+        "mount -t tmpfs -o size=4m nixfleet-doctor-test /nix && mkdir /nix/store && "
+        "mount --bind /run/nixfleet-test-store /nix/store && head -c 3M /dev/zero > /nix/fill",
     )
     try:
         out = doctor("-i", str(inventory))
     finally:
-        lab.console("nas", "umount /nix")
+        lab.console("nas", "umount /nix/store /nix /run/nixfleet-test-store")
         lab.console("desktop", "rm -rf /home/alice/.ssh")
     assert out.returncode == 1, out.stdout + out.stderr
     lines = out.stdout.splitlines()

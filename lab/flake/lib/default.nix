@@ -2,7 +2,8 @@
 # real modules), merged with its role's stand-in services, then its toplevel derived from them.
 # installedSystem is what the host was installed with, before nixfleet's first deploy: only
 # base.nix (identity, SSH, users, the deploy user and sudo, nix-daemon), as a user installs a
-# minimal NixOS with their own user and SSH, then deploys the rest.
+# minimal NixOS with their own user and SSH, then deploys the rest; a NAS also has its storage
+# (nas.nix), which exists before any client backs up to it.
 { self, fleet, fleetLib, rebuildScript, overrides }:
 let
   inherit (import ./merge.nix) merge all;
@@ -13,6 +14,7 @@ let
     nas = [ ../modules/nas.nix ];
     generic = [ ];
   };
+  installedModules = { nas = [ ../modules/nas.nix ]; };
   unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
 
   # The lab's own programs (lib/bin), one store path that units name, as NixOS units name the
@@ -30,7 +32,8 @@ let
       fleetHost = fleetLib { inherit fleet hostName; };
       args = { inherit fleet fleetHost labTools; };
       modules = [ ../modules/base.nix ]
-        ++ (if installed then [ ] else [ ../modules/data.nix ] ++ roleModules.${fleetHost.role});
+        ++ (if installed then installedModules.${fleetHost.role} or [ ]
+            else [ ../modules/data.nix ] ++ roleModules.${fleetHost.role});
       hostOverrides = if installed then { } else overrides.${hostName} or { };
       declared = all ((map (m: import m args) modules) ++ [ (hostOverrides.settings or { }) ]);
       withUnits = all ([ declared ] ++ map (m: import m (args // { config = declared; })) unitModules);
