@@ -37,6 +37,7 @@
       inherit fleet;
       nixosConfigurations = builtins.mapAttrs (name: _: lib.nixosSystem name) fleet.hosts;
       # What `nixfleet lab up` installs on each host before its first deploy (lib/default.nix).
-      lab.installed = builtins.mapAttrs (name: _: (lib.installedSystem name).config.system.build.toplevel) fleet.hosts;
+      lab.installedConfigurations = builtins.mapAttrs (name: _: lib.installedSystem name) fleet.hosts;
+      lab.installed = builtins.mapAttrs (_: s: s.config.system.build.toplevel) self.lab.installedConfigurations;
     };
 }

@@ -154,3 +154,49 @@ def test_the_lab_toplevel_has_the_nixos_rebuild_the_real_tools_re_exec(tmp_path:
     program = json.loads(out.stdout)[0]["outputs"]["out"] + "/bin/nixos-rebuild"
     probe = subprocess.run([program, "--nixfleet-flavour-probe"], capture_output=True, text=True)
     assert (probe.returncode, "unrecognized arguments" in probe.stderr) == (2, True)
+
+
+def _assembled(tmp_path: Path) -> Path:
+    data = fleet.load(REPO / "fleet.nix")
+    hosts = plan(data["hosts"])
+    target = tmp_path / "flake"
+    lab_json = manager.lab_data(
+        data, hosts, _made([h.name for h in hosts]), "ssh-ed25519 AAAAlab controller"
+    )
+    manager.assemble_flake(target, REPO / "fleet.nix", lab_json, {})
+    return target
+
+
+def test_the_deploy_user_is_declared_where_fleet_nix_names_one(tmp_path: Path) -> None:
+    """vps has deployUser = "deploy": a normal user with the fleet users' keys, passwordless
+    sudo, nix-daemon's trust and root's SSH login refused, in its installed system already
+    (the first deploy logs in as that user). A host without one is reached as root."""
+    target = _assembled(tmp_path)
+    expr = (
+        "f: builtins.mapAttrs (n: h: let c = h.config; in {"
+        " users = builtins.attrNames c.users.users;"
+        " keys = c.users.users.deploy.openssh.authorizedKeys.keys or null;"
+        " sudoers = c.environment.etc.sudoers.text;"
+        ' nix = c.environment.etc."nix/nix.conf".text;'
+        ' sshd = c.environment.etc."ssh/sshd_config.d/nixfleet-host.conf".text;'
+        " packages = c.environment.systemPackages; }) f"
+    )
+    out = {}
+    for attr in ("nixosConfigurations", "lab.installedConfigurations"):
+        argv = [*nix.NIX, "eval", "--json", f"path:{target}#{attr}", "--apply", expr]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        out[attr] = json.loads(done.stdout)
+    for attr, hosts in out.items():
+        vps, laptop = hosts["vps"], hosts["laptop"]
+        assert "deploy" in vps["users"] and "deploy" not in laptop["users"], attr
+        assert vps["keys"] == ["ssh-ed25519 AAAAlab controller"]
+        assert "deploy ALL=(ALL:ALL) NOPASSWD: ALL" in vps["sudoers"].splitlines()
+        assert "NOPASSWD" not in laptop["sudoers"] and "secure_path" not in vps["sudoers"]
+        assert "trusted-users = root deploy" in vps["nix"].splitlines()
+        assert "PermitRootLogin no" in vps["sshd"] and "prohibit-password" in laptop["sshd"]
+        assert "SetEnv PATH=/run/wrappers/bin:/run/current-system/sw/bin" in laptop["sshd"]
+        # NixOS puts no restic (nor jq, nor sops) on PATH; git is declared, as the real flake does.
+        assert "git" in laptop["packages"] and not {"restic", "jq", "sops"} & set(
+            laptop["packages"]
+        )
