@@ -56,7 +56,7 @@ def hidden(*paths: Path) -> list[Path]:
     ['/src/nixfleet', '/var/lab']
     """
     out: list[Path] = []
-    for p in sorted({q.resolve() for q in paths}, key=lambda q: len(q.parts)):
+    for p in sorted({q.resolve() for q in paths}, key=lambda q: (len(q.parts), str(q))):
         if not any(p == o or o in p.parents for o in out):
             out.append(p)
     return out
