@@ -84,6 +84,9 @@ in
     offsite = "rest:https://backup.example.net/fleet"; # PLACEHOLDER: an offsite restic server
   };
 
+  # The medium each repository is on, for the 3-2-1 check (nixfleet's backup.3-2-1).
+  repositoryMedia = { nas = "local"; offsite = "offsite"; };
+
   # restic jobs under 3-2-1: the data on its device, a copy on the NAS, a copy offsite.
   backups = {
     documents = {

@@ -34,6 +34,8 @@ let
     value = {
       inherit job repo;
       inherit (jobs.${job}) tier paths schedule keep;
+      # For 3-2-1: the medium the repository is on, local or offsite (null: not declared).
+      media = (fleet.repositoryMedia or { }).${repo} or null;
       repository = "${fleet.repositories.${repo}}/${hostName}-${job}";
       pruneOpts = map (period: "--keep-${period} ${toString jobs.${job}.keep.${period}}") (attrNames jobs.${job}.keep);
     };

@@ -4,10 +4,24 @@
 # failure at error priority (Prometheus/alerting pick it up from the journal).
 { config, lib, pkgs, fleetHost, ... }:
 let
+  inherit (lib) mkOption types;
   instances = fleetHost.backups;
 in
 {
+  # nixfleet's backup.3-2-1 check reads which medium each instance's repository is on.
+  options.nixfleet.backups = mkOption {
+    description = "Each restic instance's copy, for the 3-2-1 rule.";
+    default = { };
+    type = types.attrsOf (types.submodule {
+      options.media = mkOption {
+        type = types.enum [ "local" "offsite" ];
+        description = "The medium the instance's repository is on.";
+      };
+    });
+  };
+
   config = lib.mkMerge [
+    { nixfleet.backups = lib.mapAttrs (_: b: { inherit (b) media; }) instances; }
     {
       services.restic.backups = lib.mapAttrs (_: b: {
         inherit (b) repository paths pruneOpts;

@@ -4,7 +4,7 @@ Adding an area is adding one module (and, if it reads with a new on-host program
 ``<name>.sh`` beside it): nothing else lists the areas. Everything below is found from ``AREA``s:
 
 >>> [a.name for a in areas()]
-['nixos', 'systemd', 'syncthing', 'nb', 'restic', 'secrets', 'network']
+['nixos', 'systemd', 'syncthing', 'nb', 'restic', 'backup', 'secrets', 'network']
 >>> check_ids()[:3]
 ('nixos.current-system', 'nixos.revision', 'systemd.failed-units')
 """

@@ -304,7 +304,7 @@ def _triggered(status: UnitStatus | None) -> bool:
     return bool(status and status.sub_state == "running")
 
 
-def _first_run_pending(s: Subjects, job: DeclaredJob) -> bool:
+def first_run_pending(s: Subjects, job: DeclaredJob) -> bool:
     """The job has not completed a run yet: its first backup is scheduled or under way. Told
     from the timer's recorded last trigger and the unit's state; unknown reads say "no"."""
     timers, units = s.observed[TIMERS], s.observed[UNITS]
@@ -371,7 +371,7 @@ def snapshot_age(s: Subjects) -> Check | None:
         if (
             got.state in ("missing-repository", "ok")
             and latest is None
-            and _first_run_pending(s, job)
+            and first_run_pending(s, job)
         ):
             details[name]["pending"] = True
             continue  # `initialize = true` makes the first run create the repository
@@ -420,8 +420,8 @@ def snapshot_age(s: Subjects) -> Check | None:
             problems.append(
                 Problem(
                     name,
-                    f"the newest snapshot of {name} is {_ago(age)} old (limit "
-                    f"{_ago(limit)}); check {job.service} and its timer",
+                    f"the newest snapshot of {name} is {ago(age)} old (limit "
+                    f"{ago(limit)}); check {job.service} and its timer",
                 )
             )
     return verdict("restic.snapshot-age", problems, "snapshots are fresh", details)
@@ -476,7 +476,7 @@ def repo_locked(s: Subjects) -> Check | None:
     return verdict("restic.repo-locked", problems, "no stale locks", details)
 
 
-def _ago(delta: timedelta) -> str:
+def ago(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
 

@@ -200,3 +200,18 @@ def test_the_deploy_user_is_declared_where_fleet_nix_names_one(tmp_path: Path) -
         assert "git" in laptop["packages"] and not {"restic", "jq", "sops"} & set(
             laptop["packages"]
         )
+
+
+def test_every_backup_copy_declares_its_medium(lab: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """backup.3-2-1 reads nixfleet.backups.<instance>.media: fleet.nix's repositoryMedia."""
+    _, declared = lab
+    media = fleet.load(REPO / "fleet.nix")["repositoryMedia"]
+    seen = 0
+    for host, d in declared.items():
+        assert set(d["backup"]) == set(d["restic"]), host
+        for name, copy in d["backup"].items():
+            assert copy["media"] == media[name.rsplit("-", 1)[1]], (host, name)
+            seen += 1
+    assert seen and {"local", "offsite"} <= {
+        c["media"] for d in declared.values() for c in d["backup"].values()
+    }

@@ -42,6 +42,8 @@ in
     timerConfig = { OnCalendar = b.schedule; Persistent = true; OnBootSec = "3s"; OnUnitInactiveSec = "1h"; };
   }) fleetHost.backups;
 
+  nixfleet.backups = builtins.mapAttrs (_: b: { inherit (b) media; }) fleetHost.backups;
+
   nixfleet.notebooks = builtins.mapAttrs (_: nb: { inherit (nb) path user remote branch; }) fleetHost.notebooks;
 
   sops.secrets = builtins.mapAttrs (_: s: { inherit (s) owner group mode key; }) fleetHost.secrets;
