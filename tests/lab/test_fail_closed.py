@@ -61,7 +61,12 @@ def mended(lab: Lab, host: str, tool: str) -> None:
             "could not read folder documents",
         ),
         ("nas", "cat", {"network.exposed-ports"}, "could not list listening sockets"),
-        ("server", "restic", {"restic.snapshot-age", "restic.repo-locked"}, "media-nas"),
+        (
+            "server",
+            "restic",
+            {"restic.snapshot-age", "restic.repo-locked", "backup.3-2-1"},
+            "media-nas",
+        ),
         ("vps", "curl", set(), ""),  # vps runs no Syncthing: nothing needs curl there
         ("desktop", "curl", {"syncthing.running"}, "could not read Syncthing's state"),
         (
@@ -73,6 +78,7 @@ def mended(lab: Lab, host: str, tool: str) -> None:
                 "restic.last-run",
                 "restic.snapshot-age",
                 "restic.repo-locked",
+                "backup.3-2-1",
             },
             "could not list failed units",
         ),

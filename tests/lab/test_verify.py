@@ -164,12 +164,35 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
                    f"{env} restic forget -q $ids")  # fmt: skip
     try:
         result = lab.verify()
-        assert result.failing() == {"vps": {"restic.snapshot-age"}}
+        # The NAS copy is stale: so is the local copy 3-2-1 counts (the offsite one is fresh).
+        assert result.failing() == {"vps": {"restic.snapshot-age", "backup.3-2-1"}}
         assert (
             "is 2.0 d old (limit 26.0 h)" in result.check("vps", "restic.snapshot-age")["message"]
         )
+        rule = result.check("vps", "backup.3-2-1")
+        assert "has no fresh local copy" in rule["message"] and "offsite" not in rule["message"]
+        assert rule["details"]["/var/lib/forgejo"]["media"] == ["device", "offsite"]
     finally:
         lab.console("vps", "systemctl start restic-backups-forgejo-nas.service")
+
+
+def test_a_missing_offsite_copy_breaks_3_2_1_for_every_path_it_held(clean_after: Lab) -> None:
+    lab = clean_after
+    lab.console("nas", "mv /srv/offsite /srv/offsite.away")
+    try:
+        result = lab.verify()
+    finally:
+        lab.console("nas", "rm -rf /srv/offsite && mv /srv/offsite.away /srv/offsite")
+    backed_up = {"desktop", "laptop", "server", "vps"}
+    assert result.failing() == {h: {"restic.snapshot-age", "backup.3-2-1"} for h in backed_up}
+    for host in backed_up:
+        rule = result.check(host, "backup.3-2-1")
+        assert rule["severity"] == "error" and "no fresh offsite copy" in rule["message"]
+        for path, got in rule["details"].items():
+            assert (got["copies"], got["media"]) == (2, ["device", "local"]), (host, path)
+            offsite = [r for n, r in got["repositories"].items() if r["media"] == "offsite"]
+            assert offsite and all("no repository" in r["status"] or "missing" in r["status"]
+                                   for r in offsite), (host, path, offsite)  # fmt: skip
 
 
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
