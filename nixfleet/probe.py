@@ -205,8 +205,13 @@ def _program(name: str) -> str:
 
 @cache
 def body(script: str) -> str:
-    """A part's program: lib.sh followed by ``<script>.sh``."""
-    return _program("lib") + _program(script)
+    """A part's program: lib.sh followed by ``<script>.sh``, or by each of ``a+b``'s programs
+    in turn (a shared library of functions, then the part that uses them).
+
+    >>> "unit_env()" in body("restic-unit+restic")
+    True
+    """
+    return _program("lib") + "".join(_program(s) for s in script.split("+"))
 
 
 def new_boundary() -> str:

@@ -241,7 +241,7 @@ class Jobs(Reading[dict[str, ResticJob]]):
 
     def part(self, jobs: dict[str, Sequence[str]]) -> Part:
         args = [a for name, paths in sorted(jobs.items()) for a in (name, str(len(paths)), *paths)]
-        return Part(self.key, "restic", tuple(args), timeout_s=120)
+        return Part(self.key, "restic-unit+restic", tuple(args), timeout_s=120)
 
     def parse(self, reply: Reply) -> dict[str, ResticJob]:
         return parse_jobs(reply.records())

@@ -1,7 +1,6 @@
 # shellcheck shell=bash
-# restic backup jobs as their client host sees them, all jobs at once. Per job: the repository
-# and password file from the job's unit environment (as the NixOS module sets them), and the
-# restic program its ExecStart runs (NixOS puts no bare restic on PATH), then,
+# restic backup jobs as their client host sees them, all jobs at once. Per job: its unit's
+# repository, password file and restic program (restic-unit.sh's unit_env, run before this), then,
 # without locks or cache, the newest snapshot this host made of each set of paths (the caller
 # picks the one of the job's paths), and the repository's lock files (listed, then each read
 # and checked for a live process here).
@@ -15,45 +14,7 @@ job() {
   shift
   T=$(mktemp -d) || exit 70  # this job's own (it runs beside the others)
   rec job "$name"
-  sub env systemctl show -p LoadState -p Environment -p ExecStart -- "restic-backups-$name.service" || return
-  load=$(sed -n 's/^LoadState=//p' "$T/out")
-  # ExecStart={ path=… ; argv[]=/nix/store/…-restic-0.18.0/bin/restic backup … ; … }: the first
-  # absolute path of a program named restic (NixOS may put systemd-inhibit before it).
-  restic=$(sed -n 's/^ExecStart=//p' "$T/out" | tr ' ' '\n' | sed 's/^[a-z_]*\(\[\]\)\{0,1\}=//' |
-    grep -m1 -E '^/[^;]*/restic$')
-  sed -n 's/^Environment=//p' "$T/out" >"$T/env.line"
-  if ! xargs -n1 printf '%s\0' <"$T/env.line" >"$T/env" 2>"$T/xargs.err"; then
-    rec state error
-    rec error "cannot split the unit's Environment: $(tail -c 200 "$T/xargs.err")"
-    return
-  fi
-  repo='' pwf=''
-  while IFS= read -r -d '' kv; do
-    case $kv in
-      RESTIC_REPOSITORY=*) repo=${kv#*=} ;;
-      RESTIC_REPOSITORY_FILE=*) repo=$(cat -- "${kv#*=}") || { rec state error; rec error "cannot read ${kv#*=}"; return; } ;;
-      RESTIC_PASSWORD_FILE=*) pwf=${kv#*=} ;;
-    esac
-  done <"$T/env"
-  rec repository "$repo"
-  rec password_file "$pwf"
-  if [ "$load" != loaded ] || [ -z "$repo" ]; then rec state not-configured; return; fi
-  if [ -z "$restic" ] || [ ! -x "$restic" ]; then rec state not-installed; rec error "${restic:-no restic} in the job's unit"; return; fi
-  if [ ! -r "$pwf" ]; then rec state no-password-file; return; fi
-  export RESTIC_REPOSITORY=$repo RESTIC_PASSWORD_FILE=$pwf
-  local to='' port='' path='' opt=''
-  case $repo in
-    sftp://*) to=${repo#sftp://}; path=${to#*/}; to=${to%%/*}
-              case $to in *:*) port=${to##*:}; to=${to%:*} ;; esac ;;
-    sftp:*) to=${repo#sftp:}; path=${to#*:}; to=${to%%:*} ;;
-    local:*) path=${repo#local:} ;;
-    /*) path=$repo ;;
-  esac
-  # restic splits sftp.command at spaces: a host or port that could add ssh options is refused.
-  case $to in -* | *[[:space:]]*) rec state error; rec error "the sftp host may not start with - or hold spaces"; return ;; esac
-  case $port in *[!0-9]*) rec state error; rec error "the sftp port is not a number"; return ;; esac
-  [ -n "$to" ] && opt="sftp.command=ssh $to${port:+ -p $port} -o ControlMaster=auto -o ControlPath=$T/cm -o ControlPersist=10 -s sftp"
-  r() { timeout "$1" "$restic" --no-lock --no-cache ${opt:+-o "$opt"} "${@:2}"; }
+  unit_env "$name" || return
   sub snapshots r 60 snapshots --json --latest 1 --host "$me"
   local rc=$?
   if [ $rc = 0 ]; then list_locks; fi
