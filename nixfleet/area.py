@@ -116,6 +116,7 @@ class Context:
     flake_checkout: str | None = "/etc/nixos"
     backup_max_age: Mapping[str, timedelta] = field(default_factory=dict)  # job -> max age
     nb_push_grace: timedelta = timedelta(hours=1)
+    drill_max_age: timedelta = timedelta(days=7)  # the last successful restore drill, at most
     deploy_hint: str = DEPLOY_HINT
     # After `nixos-rebuild test` (the safe switch's gate) the boot default is still the old one.
     expect_boot_default: bool = True

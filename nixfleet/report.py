@@ -21,6 +21,7 @@ from typing import Any
 
 from nixfleet import private, prometheus, reach, table
 from nixfleet.checks import Severity
+from nixfleet.drill import DrillResult, drill_table
 from nixfleet.models import HostOutcome, HostStatus
 from nixfleet.ssh import SshTarget
 from nixfleet.verification import HostVerification
@@ -45,6 +46,7 @@ class RunReport:
     revision: str = ""
     hosts: dict[str, HostOutcome] = field(default_factory=dict)
     verify: dict[str, Any] | None = None
+    drills: dict[str, Any] | None = None  # host -> its jobs' restore drills (nixfleet drill)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -153,6 +155,7 @@ class Recorder:
         self.executing = False
         self.deploying = False
         self.verifications: dict[str, HostVerification] = {}
+        self.drills: dict[str, list[DrillResult]] = {}
         self.textfile: Path | None = None
         self.interrupted: str | None = None
         # Of the selected hosts, to tell why one is unreachable.
@@ -194,8 +197,20 @@ class Recorder:
                 f"\n{verify_table(self.verifications)}\nfindings: {STATE_DIR / 'last-verify.json'}",
                 file=sys.stderr,
             )
+        if self.drills:
+            self._finish_drills()
         if self.deploying:
             self._finish_deploy()
+
+    def _finish_drills(self) -> None:
+        data = {h: [d.to_json() for d in ds] for h, ds in sorted(self.drills.items())}
+        private.write(
+            STATE_DIR / "last-drill.json", json.dumps(data, indent=2, sort_keys=True) + "\n"
+        )
+        self.report.drills = data
+        if not self.deploying:
+            path = write(self.report)
+            print(f"\n{drill_table(self.drills)}\nreport: {path}", file=sys.stderr)
 
     def _unreachable(self, name: str) -> tuple[HostStatus, str]:
         target = self.ssh_targets.get(name)

@@ -43,6 +43,7 @@ class HostSettings:
     + verify_after_deploy: run the data-layer checks after deploying (default on)
     + backup_max_age: ``{job: duration}`` overriding how fresh a job's newest snapshot must be
     + nb_push_grace: how long notes may stay unpushed before it is an error (default ``1h``)
+    + drill_max_age: how old the last successful restore drill may be (default ``7d``)
     + prometheus_textfile: where to write the findings as a node_exporter textfile
     + deploy_hint: the deploy command the findings suggest
 
@@ -69,6 +70,7 @@ class HostSettings:
     verify_after_deploy: bool = True
     backup_max_age: dict[str, timedelta] = field(default_factory=dict)
     nb_push_grace: timedelta = timedelta(hours=1)
+    drill_max_age: timedelta = timedelta(days=7)
     prometheus_textfile: str | None = None
     deploy_hint: str = DEPLOY_HINT
 
@@ -82,6 +84,7 @@ class HostSettings:
             flake_checkout=self.flake_checkout,
             backup_max_age=self.backup_max_age,
             nb_push_grace=self.nb_push_grace,
+            drill_max_age=self.drill_max_age,
             deploy_hint=self.deploy_hint,
         )
 
@@ -154,6 +157,7 @@ class HostSettings:
                 for job, value in dict(max_age).items()
             },
             nb_push_grace=v.duration("nb_push_grace", data.get("nb_push_grace", "1h")),
+            drill_max_age=v.duration("drill_max_age", data.get("drill_max_age", "7d")),
             prometheus_textfile=v.text("prometheus_textfile", "") or None,
             deploy_hint=v.text("deploy_hint", DEPLOY_HINT) or DEPLOY_HINT,
         )

@@ -7,19 +7,25 @@ Which medium a repository is on comes from the flake: ``nixfleet.backups.<instan
 (``local`` or ``offsite``; modules/backup.nix sets it from fleet.nix's ``repositoryMedia``).
 The copies are read by the restic area's reading (:data:`nixfleet.areas.restic.JOBS`).
 
-Check: ``backup.3-2-1``, with its result per path in the details.
+Restore drills (:mod:`nixfleet.drill`) leave their outcome on the host; ``backup.restore-drill``
+reads it (``drills.sh``) and fails when a job's last successful drill is older than
+``drill_max_age`` (7 days unless host data says otherwise), or it never succeeded.
+
+Checks: ``backup.3-2-1`` (per path in the details) and ``backup.restore-drill``. Metric:
+``nixfleet_restore_drill_last_success_timestamp_seconds``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
-from nixfleet import schedule
-from nixfleet.area import Area, CheckSpec, Context, Subjects
+from nixfleet import drill, schedule
+from nixfleet.area import Area, CheckSpec, Context, Metric, Reading, Subjects
 from nixfleet.areas import restic
 from nixfleet.checks import Check, Problem, Severity, unreadable, verdict
-from nixfleet.probe import Part, Unknown
+from nixfleet.probe import Part, Reply, Unknown
 
 MEDIA = ("local", "offsite")
 
@@ -121,9 +127,101 @@ def three_two_one(s: Subjects) -> Check | None:
     )
 
 
+@dataclass(frozen=True)
+class LastDrill:
+    """A job's last restore drill on the host (None fields: no drill has run)."""
+
+    job: str
+    last_run: datetime | None = None
+    ok: bool | None = None
+    last_success: datetime | None = None
+
+
+def _epoch(value: str | None) -> datetime | None:
+    return datetime.fromtimestamp(int(value), timezone.utc) if value and value.isdigit() else None
+
+
+class Drills(Reading[dict[str, LastDrill]]):
+    """Each job's last restore drill, as ``drill.sh`` left it in the host's drill directory.
+
+    + jobs: the job names
+    """
+
+    key = "drills"
+    what = "read the restore drills' outcomes"
+
+    def part(self, jobs: list[str]) -> Part:
+        return Part(self.key, "drills", (drill.STATE_DIR, *sorted(jobs)))
+
+    def parse(self, reply: Reply) -> dict[str, LastDrill]:
+        out = {}
+        for job, rec in reply.records().groups("job"):
+            read = rec.read("file")
+            if read is not None and read.failure:
+                raise ValueError(f"cannot read the drill record of {job}: {read.failure}")
+            result = rec.first("last_result")
+            out[job] = LastDrill(
+                job, _epoch(rec.first("last_run")), None if not result else result == "ok",
+                _epoch(rec.first("last_success")),
+            )  # fmt: skip
+        return out
+
+
+DRILLS = Drills()
+
+
+def restore_drill(s: Subjects) -> Check | None:
+    copies = s.declared[AREA]
+    if not copies:
+        return None
+    drills = s.observed[DRILLS]
+    if bad := unreadable("backup.restore-drill", drills):
+        return bad
+    assert not isinstance(drills, Unknown)
+    limit = s.context.drill_max_age
+    problems, details = [], {}
+    for name in sorted(copies):
+        got = drills.get(name) or LastDrill(name)
+        details[name] = {
+            "last_run": got.last_run.isoformat() if got.last_run else None,
+            "last_result": None if got.ok is None else ("ok" if got.ok else "failed"),
+            "last_success": got.last_success.isoformat() if got.last_success else None,
+            "limit_s": limit.total_seconds(),
+        }
+        if got.last_success is None:
+            last = " (the last one failed)" if got.ok is False else ""
+            problems.append(Problem(name, f"no restore drill of {name} has succeeded{last}; "
+                                    "run nixfleet drill and see what it reports"))  # fmt: skip
+        elif s.context.now - got.last_success > limit:
+            age = restic.ago(s.context.now - got.last_success)
+            failed = "; the last one failed" if got.ok is False else ""
+            problems.append(Problem(name, f"the last successful restore drill of {name} was {age} "
+                                    f"ago (limit {restic.ago(limit)}){failed}; run nixfleet drill"))  # fmt: skip
+    return verdict(
+        "backup.restore-drill", problems, "every job restored in a recent drill", details
+    )
+
+
+def metrics(s: Subjects) -> list[Metric]:
+    drills = s.observed[DRILLS]
+    if isinstance(drills, Unknown):
+        return []
+    return [
+        Metric(
+            "nixfleet_restore_drill_last_success_timestamp_seconds",
+            {"host": s.context.host, "job": d.job},
+            d.last_success.timestamp(),
+        )  # fmt: skip
+        for d in sorted(drills.values(), key=lambda d: d.job)
+        if d.last_success and d.job in s.declared[AREA]
+    ]
+
+
 def _reads(d: dict[str, Copy], _ctx: Context) -> list[Part | None]:
-    # The same read as the restic area's (one part, asked for once).
-    return [restic.JOBS.part({n: list(c.paths) for n, c in d.items()})] if d else []
+    # The same restic read as the restic area's (one part, asked for once).
+    if not d:
+        return []
+    return [restic.JOBS.part({n: list(c.paths) for n, c in d.items()}), DRILLS.part(list(d))]
 
 
 AREA: Area[dict[str, Copy]] = Area(
@@ -131,7 +229,16 @@ AREA: Area[dict[str, Copy]] = Area(
     order=55,
     nix=NIX,
     declare=declare,
-    readings=(),
+    readings=(DRILLS,),
     reads=_reads,
-    checks=(CheckSpec("backup.3-2-1", three_two_one),),
+    checks=(
+        CheckSpec("backup.3-2-1", three_two_one),
+        CheckSpec("backup.restore-drill", restore_drill),
+    ),
+    metrics=metrics,
+    help={
+        "nixfleet_restore_drill_last_success_timestamp_seconds": (
+            "When the job's last restore drill succeeded (restored files matched, data read back)."
+        )
+    },
 )

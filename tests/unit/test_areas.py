@@ -103,7 +103,7 @@ def test_the_registry_holds_every_area_in_report_order() -> None:
     assert [a.name for a in areas.areas()] == [
         "nixos", "systemd", "syncthing", "nb", "restic", "backup", "secrets", "network",
     ]  # fmt: skip
-    assert len(areas.check_ids()) == len(set(areas.check_ids())) == 19
+    assert len(areas.check_ids()) == len(set(areas.check_ids())) == 20
     assert all(
         spec.id.startswith(area.name + ".") for area in areas.areas() for spec in area.checks
     )

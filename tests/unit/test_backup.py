@@ -9,7 +9,7 @@ from nixfleet.area import Context, Declared, Observed, Subjects
 from nixfleet.areas import backup
 from nixfleet.areas.restic import ResticJob, Snapshot
 from nixfleet.checks import Severity
-from nixfleet.probe import Unknown
+from nixfleet.probe import Reply, Unknown
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
 PATHS = ["/home/alice/Documents", "/home/alice/.nb"]
@@ -84,3 +84,67 @@ def test_restic_unread_is_an_error_naming_why() -> None:
 
 def test_a_host_without_backups_has_no_such_check() -> None:
     assert run({}, {}) is None
+
+
+def drills(**last: tuple[str | None, str | None]) -> object:
+    """Records as drills.sh prints them: job -> (last_result, last_success age in hours)."""
+    out = b""
+    for job, (result, hours) in last.items():
+        out += f"job={job}\0".encode()
+        if result is None:
+            out += b"none=yes\0"
+            continue
+        when = "" if hours is None else str(int((NOW - timedelta(hours=float(hours))).timestamp()))
+        out += (
+            f"last_run={int(NOW.timestamp())}\0last_result={result}\0last_success={when}\0".encode()
+        )
+    return backup.DRILLS.value(Reply("drills", 0, out))
+
+
+def drill_check(observed: object):  # type: ignore[no-untyped-def]
+    s = Subjects(declared(BOTH), Observed({"drills": observed}), Context(host="laptop", now=NOW))
+    return backup.restore_drill(s)
+
+
+def test_recent_successful_drills_pass_and_give_the_metric() -> None:
+    read = drills(**{"documents-nas": ("ok", "2"), "documents-offsite": ("ok", "30")})
+    assert drill_check(read).ok
+    s = Subjects(declared(BOTH), Observed({"drills": read}), Context(host="laptop", now=NOW))
+    got = {m.labels["job"]: m.value for m in backup.metrics(s)}
+    assert got["documents-nas"] == (NOW - timedelta(hours=2)).timestamp()
+
+
+def test_an_old_or_failed_or_missing_drill_is_an_error() -> None:
+    stale = drill_check(
+        drills(**{"documents-nas": ("failed", "200"), "documents-offsite": ("ok", "1")})
+    )
+    assert not stale.ok and stale.severity is Severity.ERROR
+    assert "8.3 d ago (limit 7.0 d); the last one failed" in stale.message
+    never = drill_check(
+        drills(**{"documents-nas": (None, None), "documents-offsite": ("failed", None)})
+    )
+    assert not never.ok and "no restore drill of documents-nas has succeeded" in never.message
+    assert never.details["documents-offsite"]["last_result"] == "failed"
+
+
+def test_an_unreadable_drill_record_is_an_error_saying_why() -> None:
+    bad = backup.DRILLS.value(
+        Reply("drills", 0, b"job=documents-nas\0file.rc=1\0file.err=Permission denied\0file.out=\0")
+    )
+    check = drill_check(bad)
+    assert not check.ok and "could not read the restore drills' outcomes" in check.message
+    assert "Permission denied" in check.message
+
+
+def test_a_drill_names_the_job_and_what_did_not_restore() -> None:
+    from nixfleet import drill
+
+    out = (b"job=media-nas\0snapshot=ab12cd34\0file=/var/lib/immich/a.jpg\0verdict=missing\0"
+           b"restore.rc=1\0restore.err=Fatal: pack 3f2e not found\0restore.out=\0"
+           b"result=failed\0reason=restored files are missing or differ from the live ones\0")  # fmt: skip
+    got = drill.results({"drill_media_nas": Reply("drill_media_nas", 0, out)}, ["media-nas"])
+    assert [r.job for r in got] == ["media-nas"] and not got[0].ok
+    assert "/var/lib/immich/a.jpg: missing" in got[0].reason
+    assert "restic restore: Fatal: pack 3f2e not found" in got[0].reason
+    silent = drill.results({}, ["documents-nas"])[0]
+    assert not silent.ok and "did not finish" in silent.reason

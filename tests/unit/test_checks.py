@@ -80,8 +80,9 @@ def test_a_healthy_desktop_passes_every_check() -> None:
         "secrets.mode", "network.exposed-ports",
     ]  # fmt: skip
     assert failing(result) == set() and result.ok
-    assert len(check_ids()) == 19 and set(check_ids()) - {c.id for c in result.checks} == {
-        "backup.3-2-1"
+    assert len(check_ids()) == 20 and set(check_ids()) - {c.id for c in result.checks} == {
+        "backup.3-2-1",
+        "backup.restore-drill",
     }
 
 
