@@ -94,6 +94,20 @@ def deploy(inventory: str, limit: tuple[str, ...], data: tuple[str, ...], verbos
     sys.exit(outcome.exit_code(report))
 
 
+def _run_deploy_file(inventory: str, deploy: str, limit: tuple[str, ...], verbose: int) -> None:
+    """Run ``pyinfra -y INVENTORY DEPLOY`` on this terminal, and exit 0 or 1 with it."""
+    argv = [
+        str(Path(sys.executable).parent / "pyinfra"),
+        "-y",
+        *(["-" + "v" * verbose] if verbose else []),
+        inventory,
+        deploy,
+    ]
+    for item in limit:
+        argv += ["--limit", item]
+    sys.exit(0 if process.stream(argv) == 0 else 1)
+
+
 @main.command()
 @INVENTORY
 @click.option("--limit", multiple=True, help="A host or group to verify (repeatable).")
@@ -110,16 +124,28 @@ def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
       nixfleet verify -i inventory/lab.py
       nixfleet verify --limit servers
     """
-    argv = [
-        str(Path(sys.executable).parent / "pyinfra"),
-        "-y",
-        *(["-" + "v" * verbose] if verbose else []),
-        inventory,
-        "deploys/verify.py",
-    ]
-    for item in limit:
-        argv += ["--limit", item]
-    sys.exit(0 if process.stream(argv) == 0 else 1)
+    _run_deploy_file(inventory, "deploys/verify.py", limit, verbose)
+
+
+@main.command()
+@INVENTORY
+@click.option("--limit", multiple=True, help="A host or group to drill (repeatable).")
+@click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
+def drill(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
+    """Rehearse a restore of every backup job (pyinfra -y INVENTORY deploys/drill.py): restore a
+    sample of files from each job's newest snapshot into a private temporary directory on its
+    host, compare them with the live files, and read a rotating subset of the repository's data.
+    Writes to no repository and no live file.
+
+    \b
+    Exit codes: 0 every job restored; 1 a drill failed, a host could not be reached, or a tool
+    error (as pyinfra exits).
+    \b
+    Examples:
+      nixfleet drill -i inventory/lab.py
+      nixfleet drill --limit server
+    """
+    _run_deploy_file(inventory, "deploys/drill.py", limit, verbose)
 
 
 @main.command()
