@@ -188,15 +188,17 @@ def restore_drill(s: Subjects) -> Check | None:
             "last_success": got.last_success.isoformat() if got.last_success else None,
             "limit_s": limit.total_seconds(),
         }
-        if got.last_success is None:
-            last = " (the last one failed)" if got.ok is False else ""
-            problems.append(Problem(name, f"no restore drill of {name} has succeeded{last}; "
+        if got.ok is False:
+            when = got.last_run.strftime("%Y-%m-%d %H:%M") + "Z" if got.last_run else "lately"
+            problems.append(Problem(name, f"the last restore drill of {name} ({when}) failed: "
+                                    "its backup may not restore; run nixfleet drill to see why"))  # fmt: skip
+        elif got.last_success is None:
+            problems.append(Problem(name, f"no restore drill of {name} has run yet; "
                                     "run nixfleet drill and see what it reports"))  # fmt: skip
         elif s.context.now - got.last_success > limit:
             age = restic.ago(s.context.now - got.last_success)
-            failed = "; the last one failed" if got.ok is False else ""
             problems.append(Problem(name, f"the last successful restore drill of {name} was {age} "
-                                    f"ago (limit {restic.ago(limit)}){failed}; run nixfleet drill"))  # fmt: skip
+                                    f"ago (limit {restic.ago(limit)}); run nixfleet drill"))  # fmt: skip
     return verdict(
         "backup.restore-drill", problems, "every job restored in a recent drill", details
     )

@@ -37,6 +37,64 @@ def test_a_settled_lab_verifies_clean_and_writes_every_report(settled: Lab) -> N
                    "nixfleet_sync_conflicts{", "nixfleet_notebook_unpushed_commits{"):  # fmt: skip
         assert metric in prom
     assert 'nixfleet_check_ok{check="restic.snapshot-age",host="server"} 1' in prom
+    assert (
+        'nixfleet_restore_drill_last_success_timestamp_seconds{host="laptop",job="documents-nas"}'
+        in prom
+    )
+    assert 'nixfleet_check_ok{check="backup.3-2-1",host="laptop"} 1' in prom
+
+
+BACKED_UP = {"desktop", "laptop", "server", "vps"}
+
+
+def test_drills_pass_and_3_2_1_holds_for_every_declared_path(settled: Lab) -> None:
+    lab = settled
+    tmp_before = lab.console("laptop", "ls -A /tmp /var/tmp")
+    drill = lab.drill()
+    assert drill.returncode == 0, drill.output
+    assert set(drill.drills) == set(lab.names)  # hosts without a job drill nothing, and say so
+    jobs = drill.by_job()
+    assert {h for h, _ in jobs} == BACKED_UP
+    for (host, job), got in jobs.items():
+        assert got["ok"], (host, job, got["reason"])
+        assert got["snapshot"] and got["subset"].endswith("/10") and got["files"], (host, job)
+        assert set(got["files"].values()) <= {"match", "changed"}, (host, job, got["files"])
+        assert "match" in got["files"].values(), (host, job)
+    # The subset read rotates from run to run.
+    again = lab.drill("--limit", "laptop").by_job()
+    assert again["laptop", "documents-nas"]["subset"] != jobs["laptop", "documents-nas"]["subset"]
+    # Nothing was left behind.
+    assert lab.console("laptop", "ls -A /tmp /var/tmp") == tmp_before
+    result = lab.verify()
+    assert result.returncode == 0 and not result.failing(), result.failing()
+    for host in BACKED_UP:
+        rule = result.check(host, "backup.3-2-1")
+        assert rule["ok"] and rule["details"], host
+        assert all(p["copies"] == 3 and p["media"] == ["device", "local", "offsite"]
+                   for p in rule["details"].values()), host  # fmt: skip
+        assert result.check(host, "backup.restore-drill")["ok"], host
+
+
+def test_a_damaged_nas_repository_fails_the_drill_naming_the_job(clean_after: Lab) -> None:
+    lab = clean_after
+    repo = "/srv/restic/laptop-documents"
+    # Every pack of laptop's NAS copy damaged (a copy of the repository is kept to mend it).
+    lab.console("nas", f"cp -a {repo} /srv/laptop-documents.good && "
+                       f"find {repo}/data -type f -exec truncate -s 64 {{}} +")  # fmt: skip
+    try:
+        drill = lab.drill("--limit", "laptop")
+        verified = lab.verify("--limit", "laptop")
+    finally:
+        lab.console("nas", f"rm -rf {repo} && mv /srv/laptop-documents.good {repo}")
+        lab.drill("--limit", "laptop")
+    assert drill.returncode != 0
+    jobs = drill.by_job()
+    bad, good = jobs["laptop", "documents-nas"], jobs["laptop", "documents-offsite"]
+    assert not bad["ok"] and good["ok"]
+    assert "missing" in bad["reason"] or "check" in bad["reason"], bad["reason"]
+    assert "error: drill documents-nas:" in drill.output
+    check = verified.check("laptop", "backup.restore-drill")
+    assert not check["ok"] and "documents-nas" in check["message"]
 
 
 def test_no_secret_value_appears_in_any_output_or_report(settled: Lab) -> None:

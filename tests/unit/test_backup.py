@@ -116,15 +116,18 @@ def test_recent_successful_drills_pass_and_give_the_metric() -> None:
 
 def test_an_old_or_failed_or_missing_drill_is_an_error() -> None:
     stale = drill_check(
-        drills(**{"documents-nas": ("failed", "200"), "documents-offsite": ("ok", "1")})
+        drills(**{"documents-nas": ("ok", "200"), "documents-offsite": ("ok", "1")})
     )
     assert not stale.ok and stale.severity is Severity.ERROR
-    assert "8.3 d ago (limit 7.0 d); the last one failed" in stale.message
-    never = drill_check(
-        drills(**{"documents-nas": (None, None), "documents-offsite": ("failed", None)})
+    assert "was 8.3 d ago (limit 7.0 d)" in stale.message
+    # A failed last drill fails the check even right after a success: the backup may not restore.
+    failed = drill_check(
+        drills(**{"documents-nas": ("failed", "1"), "documents-offsite": ("ok", "1")})
     )
-    assert not never.ok and "no restore drill of documents-nas has succeeded" in never.message
-    assert never.details["documents-offsite"]["last_result"] == "failed"
+    assert not failed.ok and "the last restore drill of documents-nas (" in failed.message
+    never = drill_check(drills(**{"documents-nas": (None, None), "documents-offsite": ("ok", "1")}))
+    assert not never.ok and "no restore drill of documents-nas has run yet" in never.message
+    assert never.details["documents-offsite"]["last_result"] == "ok"
 
 
 def test_an_unreadable_drill_record_is_an_error_saying_why() -> None:
