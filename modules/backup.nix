@@ -6,6 +6,14 @@
 let
   inherit (lib) mkOption types;
   instances = fleetHost.backups;
+  # nixfleet's restore drill (nixfleet/drill.py), the very program `nixfleet drill` runs: restores
+  # a sample into a private directory, compares it with the live files, reads a rotating tenth of
+  # the data, and leaves the outcome in /var/lib/nixfleet/drills for backup.restore-drill.
+  drill = pkgs.writeShellScript "nixfleet-restore-drill" (lib.concatMapStrings builtins.readFile [
+    ../nixfleet/probes/lib.sh
+    ../nixfleet/areas/restic-unit.sh
+    ../nixfleet/areas/drill.sh
+  ]);
 in
 {
   # nixfleet's backup.3-2-1 check reads which medium each instance's repository is on.
@@ -41,6 +49,19 @@ in
         serviceConfig.Type = "oneshot";
         script = "${pkgs.util-linux}/bin/logger -p user.err -t backup-alert \"$1 failed\"";
         scriptArgs = "%i";
+      };
+      # A weekly restore drill of every job, between nixfleet's own runs (drill_max_age is 7 days).
+      systemd.services.nixfleet-restore-drill = {
+        description = "nixfleet restore drill of every backup job";
+        path = [ pkgs.coreutils pkgs.findutils pkgs.gnugrep pkgs.gnused pkgs.openssh pkgs.systemd ];
+        serviceConfig.Type = "oneshot";
+        script = lib.concatStrings (lib.mapAttrsToList (name: b:
+          "${drill} ${lib.escapeShellArgs ([ name "5" "10" "/var/lib/nixfleet/drills" ] ++ b.paths)} >/dev/null\n")
+          instances);
+      };
+      systemd.timers.nixfleet-restore-drill = {
+        wantedBy = [ "timers.target" ];
+        timerConfig = { OnCalendar = "weekly"; Persistent = true; RandomizedDelaySec = "1h"; };
       };
       sops.secrets.restic-password = { inherit (fleetHost.secrets.restic-password) owner group mode key; };
     })
