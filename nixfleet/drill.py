@@ -87,12 +87,15 @@ def result(job: str, reply: Reply) -> DrillResult:
     return made(False, why)
 
 
-def results(replies: Mapping[str, Reply], jobs: Sequence[str]) -> list[DrillResult]:
-    """Each job's result, from the probe's replies (a job the host never answered for failed)."""
+def results(
+    replies: Mapping[str, Reply], jobs: Sequence[str], why: str = "no answer from the host"
+) -> list[DrillResult]:
+    """Each job's result, from the probe's replies (a job the host never answered for failed,
+    saying ``why``)."""
     out = []
     for job in sorted(jobs):
         key = part(job, []).key
-        reply = replies.get(key) or Reply(key, None, b"", "no answer from the host")
+        reply = replies.get(key) or Reply(key, None, b"", why)
         out.append(result(job, reply))
     return out
 

@@ -23,14 +23,13 @@ def _drill_step(state: State, host: Host, jobs: Mapping[str, list[str]], sudo: b
     parts = [drill.part(job, paths) for job, paths in sorted(jobs.items())]
     try:
         ok, output = host.run_shell_command(
-            StringCommand(probe.command(parts)), timeout=drill.TIMEOUT_S + 60,
+            StringCommand(probe.command(parts)), _timeout=drill.TIMEOUT_S + 60,
             **remote.escalation(sudo),
         )  # fmt: skip
-        lines = output.stdout_lines
+        lines, why = output.stdout_lines, "no answer from the host"
     except Exception as exc:  # the connection died: every drill of this host failed, saying so
-        logger.error(f"{host.print_prefix}drill: {exc}")
-        lines = []
-    results = drill.results(probe.parse(lines), list(jobs))
+        lines, why = [], f"no answer from the host ({exc})"
+    results = drill.results(probe.parse(lines), list(jobs), why)
     run_context(state).recorder.drills[host.name] = results
     for r in results:
         if r.ok:

@@ -192,9 +192,9 @@ def restore_drill(s: Subjects) -> Check | None:
             when = got.last_run.strftime("%Y-%m-%d %H:%M") + "Z" if got.last_run else "lately"
             problems.append(Problem(name, f"the last restore drill of {name} ({when}) failed: "
                                     "its backup may not restore; run nixfleet drill to see why"))  # fmt: skip
-        elif got.last_success is None:
+        elif got.last_success is None:  # a job new since the last drill: not overdue yet
             problems.append(Problem(name, f"no restore drill of {name} has run yet; "
-                                    "run nixfleet drill and see what it reports"))  # fmt: skip
+                                    "run nixfleet drill and see what it reports", Severity.WARN))  # fmt: skip
         elif s.context.now - got.last_success > limit:
             age = restic.ago(s.context.now - got.last_success)
             problems.append(Problem(name, f"the last successful restore drill of {name} was {age} "
