@@ -9,6 +9,7 @@
 # (--no-lock, --no-cache), never touches the live files, and records no file's contents: only
 # each sampled path and whether it matched. The outcome goes to STATE_DIR/JOB.last (for the
 # backup.restore-drill check): last_run, last_result and, on success, last_success (epoch s).
+# A snapshot with no regular file (empty directories) has nothing to compare; its data is read.
 # Records: job, snapshot, snapshot_time, subset, then per file `file` + `verdict` (match, differs,
 # changed, missing), the reads (snapshots, ls, restore, check), and `result` (ok or failed).
 me=$(cat /proc/sys/kernel/hostname)
@@ -43,13 +44,15 @@ sub ls r 300 ls --json "$id" || finish failed "restic ls failed"
 # Regular files whose JSON path needs no unescaping (others are simply not sampled).
 grep '"type":"file"' "$T/out" | grep -v '\\' | grep -o '"path":"[^"]*"' | cut -d'"' -f4 |
   shuf -n "$sample" >"$T/sample"
-[ -s "$T/sample" ] || finish failed "the snapshot holds no file to restore"
 restore=$(mktemp -d) || finish failed "cannot make a private directory"
 trap 'rm -rf "$T" "$restore"' EXIT
-includes=()
-while IFS= read -r f; do includes+=("--include=$f"); done <"$T/sample"
-sub restore r 600 restore "$id" --target "$restore" "${includes[@]}"
 bad=0
+# A snapshot of empty directories has no file to compare: its data is still read below.
+if [ -s "$T/sample" ]; then
+  includes=()
+  while IFS= read -r f; do includes+=("--include=$f"); done <"$T/sample"
+  sub restore r 600 restore "$id" --target "$restore" "${includes[@]}"
+fi
 while IFS= read -r f; do
   rec file "$f"
   if [ ! -f "$restore$f" ]; then rec verdict missing; bad=1; continue; fi
