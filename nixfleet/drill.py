@@ -82,9 +82,21 @@ def result(job: str, reply: Reply) -> DrillResult:
     for read in ("check", "restore", "ls", "snapshots"):
         got = records.read(read)
         if got is not None and got.failure:
-            why += f"; restic {read}: {redact(got.failure)}"
+            said = records.first(f"{read}.said") or _said(got.err) or got.failure
+            why += f"; restic {read}: {redact(said)}"
             break
     return made(False, why)
+
+
+def _said(err: str) -> str:
+    """restic's own error line in its stderr (a crash ends in stack frames, not in words).
+
+    >>> _said("reading pack 3f: EOF\\npanic: runtime error\\n\\tmain.go:12")
+    'panic: runtime error'
+    """
+    lines = [line.strip() for line in err.splitlines() if line.strip()]
+    words = [line for line in lines if line.lower().startswith(("fatal", "panic", "error"))]
+    return words[0] if words else ""
 
 
 def results(

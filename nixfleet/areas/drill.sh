@@ -30,9 +30,15 @@ finish() {
   [ -z "${to:-}" ] || ssh -o ControlPath="$T/cm" -O exit "$to" >/dev/null 2>&1
   exit 0
 }
+# failed READ MESSAGE: the drill failed at READ; keep restic's own first error line (a crash's
+# stderr ends in stack frames, which the tail `sub` keeps would show instead).
+failed() {
+  rec "$1.said" "$(grep -m1 -iE '^(fatal|panic|error)' "$T/err" | cut -c1-300)"
+  finish failed "$2"
+}
 unit_env "$name" || finish failed "the job's repository could not be used"
 set -- "${@/#/--path=}"
-sub snapshots r 120 snapshots --json --latest 1 --host "$me" "$@" || finish failed "restic snapshots failed"
+sub snapshots r 120 snapshots --json --latest 1 --host "$me" "$@" || failed snapshots "restic snapshots failed"
 # One line of JSON; ids are hex, so a path in it cannot pose as one.
 id=$(grep -o '"id":"[0-9a-f]\{64\}"' "$T/out" | tail -n 1 | cut -d'"' -f4)
 when=$(grep -o '"time":"[^"]*"' "$T/out" | tail -n 1 | cut -d'"' -f4)
@@ -40,7 +46,7 @@ when=$(grep -o '"time":"[^"]*"' "$T/out" | tail -n 1 | cut -d'"' -f4)
 rec snapshot "${id:0:8}"
 rec snapshot_time "$when"
 snap_epoch=$(date -d "$when" +%s) || finish failed "cannot read the snapshot's time"
-sub ls r 300 ls --json "$id" || finish failed "restic ls failed"
+sub ls r 300 ls --json "$id" || failed ls "restic ls failed"
 # Regular files whose JSON path needs no unescaping (others are simply not sampled).
 grep '"type":"file"' "$T/out" | grep -v '\\' | grep -o '"path":"[^"]*"' | cut -d'"' -f4 |
   shuf -n "$sample" >"$T/sample"
@@ -51,7 +57,8 @@ bad=0
 if [ -s "$T/sample" ]; then
   includes=()
   while IFS= read -r f; do includes+=("--include=$f"); done <"$T/sample"
-  sub restore r 600 restore "$id" --target "$restore" "${includes[@]}"
+  sub restore r 600 restore "$id" --target "$restore" "${includes[@]}" ||
+    rec restore.said "$(grep -m1 -iE '^(fatal|panic|error)' "$T/err" | cut -c1-300)"
 fi
 while IFS= read -r f; do
   rec file "$f"
@@ -67,6 +74,6 @@ case $k in '' | *[!0-9]*) k=0 ;; esac
 k=$((k % subsets + 1))
 echo "$k" >"$state/$name.subset"
 rec subset "$k/$subsets"
-sub check r 900 check --read-data-subset="$k/$subsets" || finish failed "restic check --read-data-subset=$k/$subsets found the repository damaged or unreadable"
+sub check r 900 check --read-data-subset="$k/$subsets" || failed check "restic check --read-data-subset=$k/$subsets found the repository damaged or unreadable"
 [ "$bad" = 0 ] || finish failed "restored files are missing or differ from the live ones"
 finish ok

@@ -113,8 +113,9 @@ def test_a_stopped_host_is_offline_and_the_others_switch(deployed: Lab) -> None:
         assert "Connection refused" in report["hosts"]["nas"]["error"]
         failing = {h: {c["id"] for c in v["checks"] if not c["ok"]}
                    for h, v in report["verify"]["hosts"].items()}  # fmt: skip
-        # The repositories cannot be read, so neither their snapshots nor their locks are known.
-        unread = {"restic.snapshot-age", "restic.repo-locked"}
+        # The repositories cannot be read, so neither their snapshots, their locks nor their
+        # copies (3-2-1) are known.
+        unread = {"restic.snapshot-age", "restic.repo-locked", "backup.3-2-1"}
         assert failing == {h: unread for h in lab.names if h != "nas"}
     finally:
         manager.start_host(lab.paths, "nas")
