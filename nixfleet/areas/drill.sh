@@ -30,10 +30,16 @@ finish() {
   [ -z "${to:-}" ] || ssh -o ControlPath="$T/cm" -O exit "$to" >/dev/null 2>&1
   exit 0
 }
-# failed READ MESSAGE: the drill failed at READ; keep restic's own first error line (a crash's
-# stderr ends in stack frames, which the tail `sub` keeps would show instead).
+# said: restic's own words in the last read's stderr, without its retries and the stack frames
+# it prints after an error (the tail `sub` keeps would show only those), e.g.
+# "EOF: ReadFull(<data/2ee208bb5b>)".
+said() {
+  grep -vE 'retrying|^[[:space:]]|\.(go|s):[0-9]+$|^(github\.com|golang\.org|runtime|main)[./]' "$T/err" |
+    head -n 2 | paste -sd '|' | sed 's/|/: /' | cut -c1-300
+}
+# failed READ MESSAGE: the drill failed at READ, in restic's words.
 failed() {
-  rec "$1.said" "$(grep -m1 -iE '^(fatal|panic|error)' "$T/err" | cut -c1-300)"
+  rec "$1.said" "$(said)"
   finish failed "$2"
 }
 unit_env "$name" || finish failed "the job's repository could not be used"
@@ -58,7 +64,7 @@ if [ -s "$T/sample" ]; then
   includes=()
   while IFS= read -r f; do includes+=("--include=$f"); done <"$T/sample"
   sub restore r 600 restore "$id" --target "$restore" "${includes[@]}" ||
-    rec restore.said "$(grep -m1 -iE '^(fatal|panic|error)' "$T/err" | cut -c1-300)"
+    rec restore.said "$(said)"
 fi
 while IFS= read -r f; do
   rec file "$f"
