@@ -34,6 +34,8 @@ test: setup lint unit check vagrant-validate lab-test
 
 lint: venv
 	$(BIN)/shellcheck -S warning -s bash nixfleet/probes/*.sh nixfleet/areas/*.sh nixfleet/switch/*.sh
+	$(BIN)/shellcheck -S warning lab/bin/host-boot lab/bin/nixos-rebuild lab/bin/legacy/nixos-rebuild \
+		lab/bin/setup-machine lab/flake/lib/bin/* lab/flake/lib/*.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

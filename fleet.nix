@@ -81,11 +81,22 @@ in
   # Where restic keeps each host's copy of a job: <base>/<host>-<job>.
   repositories = {
     nas = "sftp:restic@nas.lan:/srv/restic";
-    offsite = "rest:https://backup.example.net/fleet"; # PLACEHOLDER: an offsite restic server
+    # Object storage offsite: Backblaze B2 through its S3 API. PLACEHOLDER: your bucket.
+    offsite = "s3:https://s3.eu-central-003.backblazeb2.com/PLACEHOLDER-fleet-backups";
   };
 
   # The medium each repository is on, for the 3-2-1 check (nixfleet's backup.3-2-1).
   repositoryMedia = { nas = "local"; offsite = "offsite"; };
+
+  # Repositories a client reaches with credentials of its own: the sops secret that holds them
+  # on each host (for s3, an environment file: AWS_ACCESS_KEY_ID=… and AWS_SECRET_ACCESS_KEY=…,
+  # a B2 application key for this host's prefix only).
+  repositoryCredentials = { offsite = "restic-offsite"; };
+
+  # Repositories the clients may only add to: their keys cannot delete (on B2, an application key
+  # without deleteFiles; a restic REST server in --append-only mode), so a compromised device
+  # cannot remove its offsite snapshots. Their jobs never forget or prune there.
+  appendOnly = [ "offsite" ];
 
   # restic jobs under 3-2-1: the data on its device, a copy on the NAS, a copy offsite.
   backups = {

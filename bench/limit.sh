@@ -8,7 +8,8 @@ one() {
   p=$(nix --extra-experimental-features 'nix-command flakes' build --no-link --json \
         "$flake#nixosConfigurations.\"$1\".config.system.build.toplevel" | jq -r '.[0].outputs.out')
   NIX_SSHOPTS="-F $config" nix-copy-closure --to "$1" "$p"
-  ssh -F "$config" "$1" "nix-env -p /nix/var/nix/profiles/system --set $p && $p/bin/switch-to-configuration switch"
+  # As root, with sudo where the host is reached as a normal user (the vps).
+  ssh -F "$config" "$1" "s=; [ \$(id -u) = 0 ] || s='sudo -n'; \$s nix-env -p /nix/var/nix/profiles/system --set $p && \$s $p/bin/switch-to-configuration switch"
 }
 export -f one; export flake config
 printf '%s\n' "$@" | xargs -P "$#" -I{} bash -c 'one {}' >/dev/null 2>&1

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nixfleet import process  # noqa: E402
 from nixfleet.lab import manager  # noqa: E402
-from nixfleet.lab.topology import LabPaths  # noqa: E402
+from nixfleet.lab.topology import SERVICE_ROLE, LabPaths  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -94,6 +94,11 @@ def ssh(host: str, command: str) -> process.Result:
     return process.run(["ssh", "-F", str(PATHS.ssh_config), host, command])
 
 
+def console(host: str, command: str) -> process.Result:
+    """As root at the host's console: the vps is reached over SSH as a normal user."""
+    return manager.console(PATHS, host, command)
+
+
 def on_all(hosts: list[str], fn: Callable[[str], Any]) -> list[Any]:
     return process.parallel(fn, hosts)
 
@@ -104,9 +109,8 @@ def connections_since(hosts: list[str], since: float) -> int:
     cmd = (
         f"journalctl -q _COMM=sshd --since @{int(since)} --no-pager | grep -c 'Accepted publickey'"
     )
-    fresh = ["ssh", "-F", str(PATHS.ssh_config), "-o", "ControlPath=none"]
-    counts = on_all(hosts, lambda h: process.run([*fresh, h, cmd]).stdout.strip() or "0")
-    return sum(int(c) for c in counts) - len(hosts)  # less this count's own connections
+    counts = on_all(hosts, lambda h: console(h, cmd).stdout.strip() or "0")
+    return sum(int(c) for c in counts)
 
 
 def commit(hosts: list[str], epoch: int, data_mb: int, restart_s: int) -> None:
@@ -125,8 +129,10 @@ def verify_way() -> list[str]:
     return [str(BIN / "pyinfra"), "-y", "inventory/lab.py", "deploys/verify.py"]
 
 
-def sequential_way(hosts: list[str]) -> list[str]:
-    loop = "; ".join(f"lab/bin/nixos-rebuild switch --flake .lab/flake#{h} --target-host {h} >/dev/null 2>&1"
+def sequential_way(hosts: list[str], sudo: set[str]) -> list[str]:
+    """A loop of nixos-rebuild, with --use-remote-sudo for a host reached as a normal user."""
+    loop = "; ".join(f"lab/bin/nixos-rebuild switch --flake .lab/flake#{h} --target-host {h}"
+                     f"{' --use-remote-sudo' if h in sudo else ''} >/dev/null 2>&1"
                      for h in hosts)  # fmt: skip
     return ["bash", "-c", f"export NIX_SSHOPTS='-F {PATHS.ssh_config}'; {loop}"]
 
@@ -155,7 +161,7 @@ def close_masters(hosts: list[str]) -> None:
 def collect_garbage(hosts: list[str]) -> None:
     """Keep the disk from filling over many epochs (untimed): old generations and their data go,
     on every host and on the controller."""
-    on_all(hosts, lambda h: ssh(h, "nix-collect-garbage -d >/dev/null 2>&1"))
+    on_all(hosts, lambda h: console(h, "nix-collect-garbage -d >/dev/null 2>&1"))
     process.run(["nix-store", "--gc"])
 
 
@@ -175,7 +181,12 @@ def latest_phases() -> dict[str, float]:
 def bench_size(
     size: int, runs: int, data_mb: int, restart_s: int, log: Callable[[str], None]
 ) -> dict[str, Any]:
-    hosts = [h.name for h in manager.up(PATHS, generic=size - 5, log=log)]
+    # The fleet's hosts (not the lab's stand-ins for services outside it, such as the offsite).
+    fleet_hosts = [
+        h for h in manager.up(PATHS, generic=size - 5, log=log) if h.role != SERVICE_ROLE
+    ]
+    hosts = [h.name for h in fleet_hosts]
+    sudo = {h.name for h in fleet_hosts if h.login != "root"}
     epoch = 0
     commit(hosts, epoch, data_mb, restart_s)
     first = timed(nixfleet_way())  # every host gets the workload unit once
@@ -186,7 +197,7 @@ def bench_size(
             epoch += 1
             collect_garbage(hosts)
             commit(hosts, epoch, data_mb, restart_s)
-            argv = {"nixfleet": nixfleet_way(), "sequential": sequential_way(hosts),
+            argv = {"nixfleet": nixfleet_way(), "sequential": sequential_way(hosts, sudo),
                     "limit": limit_way(hosts)}[way]  # fmt: skip
             close_masters(hosts)
             since = time.time()

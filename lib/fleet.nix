@@ -37,7 +37,12 @@ let
       # For 3-2-1: the medium the repository is on, local or offsite (null: not declared).
       media = (fleet.repositoryMedia or { }).${repo} or null;
       repository = "${fleet.repositories.${repo}}/${hostName}-${job}";
-      pruneOpts = map (period: "--keep-${period} ${toString jobs.${job}.keep.${period}}") (attrNames jobs.${job}.keep);
+      # The sops secret with this host's credentials for the repository, or null.
+      credentials = (fleet.repositoryCredentials or { }).${repo} or null;
+      appendOnly = elem repo (fleet.appendOnly or [ ]);
+      # Where the client may not delete, it does not forget: no retention from the client.
+      pruneOpts = if elem repo (fleet.appendOnly or [ ]) then [ ]
+        else map (period: "--keep-${period} ${toString jobs.${job}.keep.${period}}") (attrNames jobs.${job}.keep);
     };
   }) jobs.${job}.repositories) (attrNames jobs));
 in
@@ -82,6 +87,8 @@ in
       syncthing-key = secret user "syncthing-key";
     })
     // (if backups == { } then { } else { restic-password = secret "root" "restic-password"; })
+    // listToAttrs (map (name: { inherit name; value = secret "root" name; })
+      (unique (filter (c: c != null) (map (b: b.credentials) (builtins.attrValues backups)))))
     // (if notebooks == { } then { } else {
       # The deploy key nb pushes with; its public half is hosts.<name>.notebookKey, which the
       # notebooks' remote authorizes (and `nixfleet host retire` revokes).

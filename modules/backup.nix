@@ -32,8 +32,11 @@ in
     { nixfleet.backups = lib.mapAttrs (_: b: { inherit (b) media; }) instances; }
     {
       services.restic.backups = lib.mapAttrs (_: b: {
+        # pruneOpts is empty where the repository is append-only for clients (the offsite one).
         inherit (b) repository paths pruneOpts;
         passwordFile = config.sops.secrets.restic-password.path;
+        # The offsite bucket's key for this host (AWS_ACCESS_KEY_ID=…, AWS_SECRET_ACCESS_KEY=…).
+        environmentFile = if b.credentials == null then null else config.sops.secrets.${b.credentials}.path;
         initialize = true;
         timerConfig = { OnCalendar = b.schedule; Persistent = true; };
       }) instances;
@@ -63,7 +66,9 @@ in
         wantedBy = [ "timers.target" ];
         timerConfig = { OnCalendar = "weekly"; Persistent = true; RandomizedDelaySec = "1h"; };
       };
-      sops.secrets.restic-password = { inherit (fleetHost.secrets.restic-password) owner group mode key; };
+      sops.secrets = lib.mapAttrs (_: s: { inherit (s) owner group mode key; })
+        (lib.filterAttrs (name: _: name == "restic-password" || lib.any (b: b.credentials == name) (lib.attrValues instances))
+          fleetHost.secrets);
     })
   ];
 }

@@ -150,16 +150,25 @@ def expected(data: Mapping[str, Any], host: str) -> dict[str, Any]:
             "paths": j["paths"],
             "passwordFile": "/run/secrets/restic-password",
             "timerConfig": {"OnCalendar": j["schedule"], "Persistent": True},
-            "pruneOpts": [f"--keep-{period} {n}" for period, n in sorted(j["keep"].items())],
+            # A client that may only append to a repository never forgets there.
+            "pruneOpts": []
+            if repo in data.get("appendOnly", [])
+            else [f"--keep-{period} {n}" for period, n in sorted(j["keep"].items())],
         }
         for job, j in jobs.items()
         for repo in j["repositories"]
     }
+    credentials = {
+        data.get("repositoryCredentials", {}).get(repo)
+        for j in jobs.values()
+        for repo in j["repositories"]
+    } - {None}
     secrets: dict[str, dict[str, str]] = {}
     if folders:
         secrets |= {n: secret(user, n) for n in ("syncthing-cert", "syncthing-key")}
     if restic:
         secrets["restic-password"] = secret("root", "restic-password")
+    secrets |= {str(name): secret("root", str(name)) for name in sorted(credentials)}
     if notebooks:
         secrets["nb-ssh-key"] = secret(next(iter(notebooks.values()))["user"], "nb-ssh-key")
     return {

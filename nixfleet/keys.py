@@ -67,3 +67,65 @@ def syncthing_generate(home: Path) -> Argv:
 def syncthing_device_id(home: Path) -> Argv:
     """The device ID of the Syncthing identity in ``home``."""
     return ["syncthing", "-device-id", f"--home={home}"]
+
+
+def tls_ca(key: Path, cert: Path, name: str, days: int = 3650) -> Argv:
+    """A new certificate authority: an EC key at ``key`` and its self-signed certificate."""
+    return [
+        *_new_ec_key(key),
+        "-x509",
+        "-days",
+        str(days),
+        "-out",
+        str(cert),
+        "-subj",
+        f"/CN={name}",
+    ]
+
+
+def tls_request(key: Path, request: Path, name: str) -> Argv:
+    """A new EC key at ``key`` and a certificate request for ``name``."""
+    return [*_new_ec_key(key), "-out", str(request), "-subj", f"/CN={name}"]
+
+
+def tls_sign(
+    request: Path, ca_key: Path, ca_cert: Path, cert: Path, extensions: Path, days: int = 3650
+) -> Argv:
+    """Sign ``request`` with the CA, adding the X.509 ``extensions`` (its subjectAltName)."""
+    return [
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        str(request),
+        "-CA",
+        str(ca_cert),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        str(days),
+        "-extfile",
+        str(extensions),
+        "-out",
+        str(cert),
+    ]
+
+
+def _new_ec_key(key: Path) -> Argv:
+    return [
+        "openssl",
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        str(key),
+    ]
+
+
+def htpasswd_hash() -> Argv:
+    """The htpasswd (Apache MD5) hash of the password on stdin, which never goes in argv."""
+    return ["openssl", "passwd", "-apr1", "-stdin"]

@@ -37,7 +37,10 @@
       inherit fleet;
       nixosConfigurations = builtins.mapAttrs (name: _: lib.nixosSystem name) fleet.hosts;
       # What `nixfleet lab up` installs on each host before its first deploy (lib/default.nix).
-      lab.installedConfigurations = builtins.mapAttrs (name: _: lib.installedSystem name) fleet.hosts;
+      # It also installs the hosts that stand in for services outside the fleet (lab.json's
+      # `services`), which nothing deploys afterwards.
+      lab.installedConfigurations = builtins.mapAttrs (name: _: lib.installedSystem name)
+        (fleet.hosts // fleet.services or { });
       lab.installed = builtins.mapAttrs (_: s: s.config.system.build.toplevel) self.lab.installedConfigurations;
     };
 }

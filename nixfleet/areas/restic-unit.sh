@@ -3,11 +3,12 @@
 # repository (restic.sh reads it, drill.sh rehearses a restore from it).
 # unit_env JOB: from restic-backups-JOB.service (as the NixOS module sets it): the repository
 # and password file from its Environment, the restic program its ExecStart runs (NixOS puts no
-# bare restic on PATH), and for sftp one multiplexed SSH connection. Records `repository` and
+# bare restic on PATH), the variables of its EnvironmentFile= (an s3 repository's keys), and
+# for sftp one multiplexed SSH connection. Records `repository` and
 # `password_file`; on failure records `state` (and `error`) and returns 1. Sets restic, repo,
 # pwf, to, port, path and opt, and exports RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE.
 unit_env() {
-  sub env systemctl show -p LoadState -p Environment -p ExecStart -- "restic-backups-$1.service" || return 1
+  sub env systemctl show -p LoadState -p Environment -p EnvironmentFiles -p ExecStart -- "restic-backups-$1.service" || return 1
   load=$(sed -n 's/^LoadState=//p' "$T/out")
   # ExecStart={ path=… ; argv[]=/nix/store/…-restic-0.18.0/bin/restic backup … ; … }: the first
   # absolute path of a program named restic (NixOS may put systemd-inhibit before it).
@@ -27,6 +28,21 @@ unit_env() {
       RESTIC_PASSWORD_FILE=*) pwf=${kv#*=} ;;
     esac
   done <"$T/env"
+  # EnvironmentFiles=/run/secrets/restic-offsite (ignore_errors=no): KEY=VALUE lines, read as
+  # data (never run), exported for restic (NixOS's environmentFile holds the offsite keys).
+  sed -n 's/^EnvironmentFiles=\(.*\) (ignore_errors=[a-z]*)$/\1/p' "$T/out" >"$T/env.files"
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    if [ ! -r "$f" ]; then rec state error; rec error "cannot read the job's EnvironmentFile $f"; return 1; fi
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in '' | '#'* | ';'*) continue ;; esac
+      k=${line%%=*} v=${line#*=}
+      # Upper-case names only (restic's own, AWS_*, B2_*): never this program's variables.
+      case $k in '' | T | PATH | *[!A-Z0-9_]* | [0-9]*) continue ;; esac
+      case $v in \"*\" | \'*\') v=${v:1:${#v}-2} ;; esac
+      export "$k=$v"
+    done <"$f"
+  done <"$T/env.files"
   rec repository "$repo"
   rec password_file "$pwf"
   if [ "$load" != loaded ] || [ -z "$repo" ]; then rec state not-configured; return 1; fi

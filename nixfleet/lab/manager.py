@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,7 +19,16 @@ from typing import Any
 from nixfleet import fleet, keys, process
 from nixfleet.errors import NixfleetError
 from nixfleet.lab import commands, files
-from nixfleet.lab.topology import BRIDGE, LabHost, LabPaths, load_hosts, plan, save_hosts
+from nixfleet.lab.topology import (
+    BRIDGE,
+    SERVICE_ROLE,
+    LabHost,
+    LabPaths,
+    load_hosts,
+    plan,
+    save_hosts,
+    services,
+)
 from nixfleet.poll import poll_until
 from nixfleet.process import parallel
 
@@ -31,9 +41,10 @@ FLEET_LIB = REPO / "lib" / "fleet.nix"
 REBUILD_STAND_IN = (
     REPO / "lab" / "bin" / "nixos-rebuild"
 )  # also the flake's system.build.nixos-rebuild
-# Lab only: where restic repositories live. The nas holds the offsite copy too, in a directory
-# of its own, so that every job has both of its copies in the lab.
-LAB_REPOSITORY = "sftp:root@nas:/srv/{name}"
+# Lab only: where restic repositories live: the nas's over SFTP, and an offsite one on the lab
+# host that stands in for it (a restic REST server over HTTPS; see modules/offsite.nix).
+LAB_REPOSITORY = "sftp:root@nas:/srv/restic"
+LAB_SERVICE_REPOSITORY = "rest:https://{name}"
 CGROUP_ROOTS = (
     Path("/sys/fs/cgroup/unified"),
     Path("/sys/fs/cgroup/systemd"),
@@ -90,7 +101,8 @@ def up(
     preflight()
     start = time.monotonic()
     data = fleet.load(fleet_path)
-    hosts = plan(data["hosts"], generic)
+    hosts = plan(data["hosts"], generic, None, services(data))
+    members = [h for h in hosts if h.role != SERVICE_ROLE]
     down(paths, log=lambda _msg: None)
     raise_inotify_limit(len(hosts))
     if paths.root.exists():
@@ -101,13 +113,24 @@ def up(
     parallel(lambda h: _prepare_host(paths, h), hosts)
     made = dict(
         zip(
-            (h.name for h in hosts), parallel(lambda h: _host_secrets(paths, h), hosts), strict=True
+            (h.name for h in members),
+            parallel(lambda h: _host_secrets(paths, h), members),
+            strict=True,
         )
     )
+    trusted: dict[str, str] = {}
+    for service in (h for h in hosts if h.role == SERVICE_ROLE):
+        secret, clients = _service_clients(data, service.name)
+        offsite = _provision_offsite(paths, service, clients)
+        for client, password in offsite.passwords.items():
+            made[client].values[secret] = offsite.credentials(client, password)
+        trusted[f"pki/{service.name}.pem"] = offsite.ca
     sops_files = _encrypt_secrets(paths, made)
     _write_shared_host_files(paths, hosts)
     controller_key = paths.key.with_suffix(".pub").read_text().strip()
-    _make_flake(paths, fleet_path, lab_data(data, hosts, made, controller_key), sops_files)
+    _make_flake(
+        paths, fleet_path, lab_data(data, hosts, made, controller_key), sops_files | trusted
+    )
     _install(paths, hosts)
 
     for argv in commands.bridge_up():
@@ -333,16 +356,22 @@ def lab_data(
     """``lab.json``: what the lab puts on top of fleet.nix, all of it data. Each host's lab
     address, Syncthing device ID and notebook key; the lab's repository bases; every fleet
     user's SSH key, which in the lab is the controller's (the user deploys with their own key);
-    and the generic benchmark hosts, which fleet.nix does not have."""
+    and the generic benchmark hosts, which fleet.nix does not have; the hosts that stand in for
+    services outside the fleet (the offsite repository)."""
+    service_names = {h.name for h in hosts if h.role == SERVICE_ROLE}
     out: dict[str, Any] = {
         "users": {user: {"sshKeys": [controller_key]} for user in data.get("users", {})},
         "hosts": {},
         "repositories": {
-            name: LAB_REPOSITORY.format(name="restic" if name == "nas" else name)
+            name: LAB_SERVICE_REPOSITORY.format(name=name)
+            if name in service_names
+            else LAB_REPOSITORY
             for name in data.get("repositories", {})
         },
     }
-    for h in hosts:
+    if service_names:
+        out["services"] = {h.name: {"address": h.address} for h in hosts if h.role == SERVICE_ROLE}
+    for h in (h for h in hosts if h.role != SERVICE_ROLE):
         row: dict[str, Any] = {
             "address": h.address,
             "syncthingId": made[h.name].device_id,
@@ -352,6 +381,62 @@ def lab_data(
             row |= {"role": "generic", "users": [], "exposes": {"tcp": [], "udp": []}}
         out["hosts"][h.name] = row
     return out
+
+
+def _service_clients(data: Mapping[str, Any], repository: str) -> tuple[str, list[str]]:
+    """The secret that holds each client's credentials for ``repository``, and the clients: the
+    fleet hosts whose jobs back up there."""
+    secret = data.get("repositoryCredentials", {}).get(repository)
+    if secret is None:
+        raise NixfleetError(
+            f"fleet.nix: repository {repository} is offsite but has no repositoryCredentials "
+            f'entry; add `repositoryCredentials.{repository} = "restic-{repository}";`'
+        )
+    clients = [h for h in sorted(data["hosts"]) if secret in fleet.expected(data, h)["secrets"]]
+    return secret, clients
+
+
+@dataclass(frozen=True)
+class Offsite:
+    """What ``lab up`` made for an offsite stand-in: the CA certificate its clients trust, and a
+    password for each client (as the provider hands out one key per device)."""
+
+    name: str
+    ca: str
+    passwords: dict[str, str]
+
+    def credentials(self, client: str, password: str) -> str:
+        """The client's secret: its repository base with its credentials (restic 0.14 reads a
+        REST server's credentials only from the URL), and only its own directory."""
+        return f"rest:https://{client}:{password}@{self.name}/{client}"
+
+
+def _provision_offsite(paths: LabPaths, service: LabHost, clients: list[str]) -> Offsite:
+    """Set up the offsite stand-in as its provider would: a TLS certificate from a CA of its
+    own, and an htpasswd entry per client. The key and htpasswd stay on the host's disk; the
+    CA's own key is thrown away once it has signed."""
+    state = paths.host_dir(service.name) / "upper/var/lib/offsite"
+    state.mkdir(parents=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=paths.root) as tmp:
+        t = Path(tmp)
+        process.check(keys.tls_ca(t / "ca.key", t / "ca.pem", f"nixfleet lab {service.name} CA"))
+        process.check(keys.tls_request(state / "key.pem", t / "request.csr", service.name))
+        (t / "san.cnf").write_text(f"subjectAltName=DNS:{service.name},IP:{service.address}\n")
+        process.check(
+            keys.tls_sign(
+                t / "request.csr", t / "ca.key", t / "ca.pem", state / "cert.pem", t / "san.cnf"
+            )
+        )
+        ca = (t / "ca.pem").read_text()
+    passwords = {c: secrets.token_urlsafe(24) for c in clients}
+    entries = [
+        f"{c}:{process.check(keys.htpasswd_hash(), input=pw).stdout.strip()}\n"
+        for c, pw in passwords.items()
+    ]
+    (state / "htpasswd").write_text("".join(entries))
+    for f in ("key.pem", "htpasswd"):
+        (state / f).chmod(0o600)
+    return Offsite(service.name, ca, passwords)
 
 
 def _encrypt_secrets(paths: LabPaths, made: Mapping[str, HostSecrets]) -> dict[str, str]:
@@ -443,6 +528,7 @@ def assemble_flake(
     shutil.copy(REBUILD_STAND_IN, target / "lib" / "nixos-rebuild")
     (target / "lab.json").write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
     for name, text in extra.items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
         (target / name).write_text(text)
 
 

@@ -22,6 +22,10 @@ BRIDGE_ADDRESS = f"{SUBNET_PREFIX}.1"
 # from .16. Generic benchmark hosts follow from .101.
 KNOWN_OCTETS = {"desktop": 11, "laptop": 12, "server": 13, "vps": 14, "nas": 15}
 FIRST_FREE_OCTET = 16
+# Lab-only hosts that stand in for services outside the fleet, which nixfleet never deploys:
+# an offsite repository (B2/S3) is a restic REST server here, named after the repository.
+SERVICE_OCTETS = {"offsite": 100}
+SERVICE_ROLE = "service"
 GENERIC_FIRST_OCTET = 101
 MAX_GENERIC = 150
 
@@ -66,24 +70,41 @@ def _is_ip(address: str) -> bool:
     return True
 
 
+def services(data: Mapping[str, Any]) -> list[str]:
+    """The lab's stand-ins for services outside the fleet: one host per offsite repository.
+
+    >>> services({"repositoryMedia": {"nas": "local", "offsite": "offsite"}})
+    ['offsite']
+    """
+    media = data.get("repositoryMedia", {})
+    return sorted(r for r, m in media.items() if m == "offsite" and r in SERVICE_OCTETS)
+
+
 def plan(
     fleet_hosts: Mapping[str, Mapping[str, Any]],
     generic: int = 0,
     kept: Mapping[str, str] | None = None,
+    service_hosts: tuple[str, ...] | list[str] = (),
 ) -> list[LabHost]:
     """A lab host for every host in fleet.nix, plus ``generic`` numbered ones (``node001`` …)
-    for benchmarks. ``kept`` holds the addresses of hosts already running, which stay.
+    for benchmarks and the ``service_hosts`` (see :func:`services`). ``kept`` holds the
+    addresses of hosts already running, which stay.
 
     >>> fleet = {"nas": {"role": "nas", "address": "nas.lan"},
     ...          "phone": {"role": "workstation", "address": "10.1.2.3"}}
     >>> [(h.name, h.address, h.aliases) for h in plan(fleet, 1)]
     [('nas', '10.250.0.15', ('nas.lan',)), ('phone', '10.250.0.16', ()), ('node001', '10.250.0.101', ())]
+    >>> [(h.name, h.address, h.groups) for h in plan({}, 0, None, ["offsite"])]
+    [('offsite', '10.250.0.100', ('services',))]
     """
     if not 0 <= generic <= MAX_GENERIC:
         raise ValueError(f"the lab holds 0 to {MAX_GENERIC} generic hosts, not {generic}")
     kept = kept or {}
-    taken = {int(a.rsplit(".", 1)[1]) for a in kept.values()}
-    hosts = []
+    taken = {int(a.rsplit(".", 1)[1]) for a in kept.values()} | set(SERVICE_OCTETS.values())
+    hosts = [
+        LabHost(s, f"{SUBNET_PREFIX}.{SERVICE_OCTETS[s]}", ("services",), SERVICE_ROLE)
+        for s in service_hosts
+    ]
     for name in sorted(fleet_hosts, key=lambda n: (KNOWN_OCTETS.get(n, 999), n)):
         host = fleet_hosts[name]
         role = host.get("role")

@@ -15,7 +15,7 @@ import pytest
 from nixfleet import fleet, nix
 from nixfleet.declared import EXPRESSION
 from nixfleet.lab import manager
-from nixfleet.lab.topology import plan
+from nixfleet.lab.topology import SERVICE_ROLE, plan, services
 
 REPO = Path(__file__).resolve().parents[2]
 # Lab only: timers that fire soon after boot, so backups really run in a demo.
@@ -35,13 +35,14 @@ def _made(names: list[str]) -> dict[str, manager.HostSecrets]:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
     """The lab flake as ``lab up`` assembles it (two generic hosts too), evaluated."""
     data = fleet.load(REPO / "fleet.nix")
-    hosts = plan(data["hosts"], 2)
+    hosts = plan(data["hosts"], 2, None, services(data))
     lab_json = manager.lab_data(
         data, hosts, _made([h.name for h in hosts]), "ssh-ed25519 AAAAlab controller"
     )
     target = tmp_path_factory.mktemp("lab") / "flake"
     manager.assemble_flake(target, REPO / "fleet.nix", lab_json, {})
-    argv = nix.eval_hosts(f"path:{target}", [h.name for h in hosts], EXPRESSION)
+    members = [h.name for h in hosts if h.role != SERVICE_ROLE]
+    argv = nix.eval_hosts(f"path:{target}", members, EXPRESSION)
     out = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     return lab_json, json.loads(out.stdout)
@@ -67,7 +68,10 @@ def _as_declared(d: dict[str, Any]) -> dict[str, Any]:
 def test_lab_json_holds_only_lab_facts(lab: tuple[dict[str, Any], dict[str, Any]]) -> None:
     lab_json, _ = lab
     data = fleet.load(REPO / "fleet.nix")
-    assert set(lab_json) == {"hosts", "repositories", "users"}
+    assert set(lab_json) == {"hosts", "repositories", "services", "users"}
+    # The offsite repository is a lab host of its own, which is not a fleet host.
+    assert lab_json["services"] == {"offsite": {"address": "10.250.0.100"}}
+    assert "offsite" not in lab_json["hosts"]
     assert set(lab_json["repositories"]) == set(data["repositories"])
     # Only the users' keys: in the lab, each user deploys with the controller's key.
     assert lab_json["users"] == {
@@ -85,7 +89,13 @@ def test_the_lab_declares_what_fleet_nix_declares(
     lab: tuple[dict[str, Any], dict[str, Any]], host: str
 ) -> None:
     lab_json, declared = lab
-    want = fleet.expected(_merged(fleet.load(REPO / "fleet.nix"), lab_json), host)
+    data = _merged(fleet.load(REPO / "fleet.nix"), lab_json)
+    want = fleet.expected(data, host)
+    for name, job in want["restic"].items():
+        # A repository with credentials comes from a file rendered from the host's secret
+        # (restic 0.14 takes a REST server's credentials only in the URL), so none is declared.
+        if name.rsplit("-", 1)[1] in data["repositoryCredentials"]:
+            job["repository"] = None
     assert _as_declared(declared[host]) == want
 
 
@@ -215,3 +225,38 @@ def test_every_backup_copy_declares_its_medium(lab: tuple[dict[str, Any], dict[s
     assert seen and {"local", "offsite"} <= {
         c["media"] for d in declared.values() for c in d["backup"].values()
     }
+
+
+def test_the_offsite_stand_in_is_installed_append_only_over_https(
+    lab: tuple[dict[str, Any], dict[str, Any]], tmp_path: Path
+) -> None:
+    """The offsite host is installed, never deployed: a restic REST server over HTTPS with
+    htpasswd, append-only, each client in its own directory; the clients trust its CA and reach
+    it through a repository file rendered from their own secret."""
+    lab_json, _ = lab
+    target = tmp_path / "flake"
+    manager.assemble_flake(
+        target, REPO / "fleet.nix", lab_json, {"pki/offsite.pem": "-----BEGIN CERTIFICATE-----\n"}
+    )
+    expr = """f: let o = f.lab.installedConfigurations.offsite.config;
+                   d = f.nixosConfigurations.desktop.config; in {
+      exec = o.systemd.services.offsite-restic.serviceConfig.ExecStart;
+      deployed = f.nixosConfigurations ? offsite;
+      ca = d.environment.etc."ssl/certs/ca-certificates.crt".text;
+      job = d.services.restic.backups.documents-offsite;
+      template = d.sops.templates.restic-repository-documents-offsite.content;
+    }"""
+    flake = f'builtins.getFlake "path:{target}"'
+    out = subprocess.run([*nix.NIX, "eval", "--json", "--impure", "--expr", f"({expr}) ({flake})"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout)
+    for flag in ("--append-only", "--private-repos", "--htpasswd", "--cert", "--key"):
+        assert flag in got["exec"], flag
+    assert got["deployed"] is False
+    assert got["ca"].startswith("-----BEGIN CERTIFICATE-----")
+    assert got["job"]["repository"] is None and got["job"]["pruneOpts"] == []
+    assert (
+        got["job"]["repositoryFile"] == "/run/secrets/rendered/restic-repository-documents-offsite"
+    )
+    assert got["template"].endswith(":PLACEHOLDER>/desktop-documents")

@@ -3,7 +3,8 @@
 # installedSystem is what the host was installed with, before nixfleet's first deploy: only
 # base.nix (identity, SSH, users, the deploy user and sudo, nix-daemon), as a user installs a
 # minimal NixOS with their own user and SSH, then deploys the rest; a NAS also has its storage
-# (nas.nix), which exists before any client backs up to it.
+# (nas.nix), which exists before any client backs up to it. A service host (the offsite
+# repository's stand-in) is installed with its service and never deployed.
 { self, fleet, fleetLib, rebuildScript, overrides }:
 let
   inherit (import ./merge.nix) merge all;
@@ -13,8 +14,19 @@ let
     vps = [ ../modules/forgejo.nix ];
     nas = [ ../modules/nas.nix ];
     generic = [ ];
+    service = [ ../modules/offsite.nix ];
   };
-  installedModules = { nas = [ ../modules/nas.nix ]; };
+  installedModules = { nas = [ ../modules/nas.nix ]; service = [ ../modules/offsite.nix ]; };
+  # A lab host that stands in for a service outside the fleet (lab.json's `services`: the
+  # offsite repository): identity, SSH and Nix from base.nix, and its service; no fleet data.
+  serviceHost = hostName: {
+    inherit hostName;
+    role = "service";
+    deployUser = "root";
+    users = [ ];
+    syncthing = null;
+    ports = { tcp = [ 443 ]; udp = [ ]; };
+  };
   unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
 
   # The lab's own programs (lib/bin), one store path that units name, as NixOS units name the
@@ -29,7 +41,7 @@ let
 
   system = { hostName, installed }:
     let
-      fleetHost = fleetLib { inherit fleet hostName; };
+      fleetHost = if fleet.hosts ? ${hostName} then fleetLib { inherit fleet hostName; } else serviceHost hostName;
       args = { inherit fleet fleetHost labTools; };
       modules = [ ../modules/base.nix ]
         ++ (if installed then installedModules.${fleetHost.role} or [ ]

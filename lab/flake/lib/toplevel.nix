@@ -95,6 +95,7 @@ let
 
   users = mapAttrs (n: u: u) (config.users.users or { });
   secrets = config.sops.secrets or { };
+  templates = config.sops.templates or { };
   # The encrypted file, by its store path (so it is in the closure, as with sops-nix).
   sopsFile = let f = config.sops.defaultSopsFile or null; in if f == null then "" else "${f}";
   dirs = config.systemd.tmpfiles.directories or [ ];
@@ -133,7 +134,8 @@ let
   ++ map (d: if builtins.isString d then "install -d ${d} || rc=1"
               else "install -d -o ${d.user} -g \"$(id -gn ${d.user})\" ${d.path} || rc=1") dirs
   ++ [ "${labTools}/bin/install-secrets '${sopsFile}' '${config.sops.age.keyFile or ""}' ${concatStringsSep " " (map (s: let x = secrets.${s}; in
-        "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}:${x.key or "${hostName}/${s}"}") (attrNames secrets))} || rc=1" ]
+        "${s}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}:${x.key or "${hostName}/${s}"}") (attrNames secrets))} ${concatStringsSep " " (map (t: let x = templates.${t}; in
+        "@${t}:${x.owner or "root"}:${x.group or "root"}:${x.mode or "0400"}:${toFile "sops-template" x.content}") (attrNames templates))} || rc=1" ]
   ++ (if hasFault "activation-error" then [ "echo 'activation: injected fault activation-error' >&2" "rc=1" ] else [ ])
   ++ [ "exit $rc" ]);
   # The lab's stand-in for the kernel, initrd and modules: a store path of its own, shared by every

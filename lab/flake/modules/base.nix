@@ -9,6 +9,7 @@ let
   deployUser = fleetHost.deployUser;
   asRoot = deployUser == "root";
   homeOf = user: if user == "root" then "/root" else "/home/${user}";
+  pkiFiles = if builtins.pathExists ../pki then builtins.attrNames (builtins.readDir ../pki) else [ ];
 in
 {
   networking.hostName = fleetHost.hostName;
@@ -67,6 +68,13 @@ in
   };
 
   environment.etc."nixfleet/role".text = "${fleetHost.role}\n";
+
+  # security.pki.certificateFiles, as NixOS builds /etc/ssl/certs/ca-certificates.crt from them.
+  # The lab has no internet: the bundle is only the CAs of the lab's own services (pki/*.pem,
+  # made by `nixfleet lab up`), such as the offsite repository's.
+  security.pki.certificateFiles = map (f: ../pki + "/${f}") pkiFiles;
+  environment.etc.${if pkiFiles == [ ] then null else "ssl/certs/ca-certificates.crt"}.text =
+    builtins.concatStringsSep "" (map (f: builtins.readFile (../pki + "/${f}")) pkiFiles);
 
   # A failed backup raises an alert: restic units name this template in OnFailure=.
   systemd.services."nixfleet-alert@" = {

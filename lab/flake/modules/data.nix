@@ -33,8 +33,13 @@ in
     };
   };
 
-  services.restic.backups = builtins.mapAttrs (_: b: {
-    inherit (b) repository paths pruneOpts;
+  services.restic.backups = builtins.mapAttrs (name: b: {
+    inherit (b) paths pruneOpts;
+    # A repository with credentials (the offsite one): restic 0.14 takes a REST server's only
+    # from the URL, so the repository comes from a file sops-nix renders from this host's secret
+    # (its base URL, with its credentials) and never appears in the unit or the store.
+    repository = if b.credentials == null then b.repository else null;
+    repositoryFile = if b.credentials == null then null else "/run/secrets/rendered/restic-repository-${name}";
     passwordFile = "/run/secrets/restic-password";
     initialize = true;
     # Lab only: OnBootSec and OnUnitInactiveSec make backups really run during a demo; the
@@ -47,4 +52,14 @@ in
   nixfleet.notebooks = builtins.mapAttrs (_: nb: { inherit (nb) path user remote branch; }) fleetHost.notebooks;
 
   sops.secrets = builtins.mapAttrs (_: s: { inherit (s) owner group mode key; }) fleetHost.secrets;
+  # sops-nix templates: the placeholder of a secret is replaced by its value at activation.
+  sops.templates = builtins.listToAttrs (concatMap (name: let b = fleetHost.backups.${name}; in
+    if b.credentials == null then [ ] else [ {
+      name = "restic-repository-${name}";
+      value = {
+        path = "/run/secrets/rendered/restic-repository-${name}";
+        content = "<SOPS:${builtins.hashString "sha256" b.credentials}:PLACEHOLDER>/${fleetHost.hostName}-${b.job}";
+        owner = "root"; group = "root"; mode = "0400";
+      };
+    } ]) (builtins.attrNames fleetHost.backups));
 }

@@ -1,6 +1,6 @@
-# nas: the backup target. Clients reach its repositories over SFTP as root; the lab keeps the
-# offsite copy here too, in a directory of its own (lab.json's `repositories`).
+# nas: the local backup target. Clients reach its repositories over SFTP as root (lab.json's
+# `repositories`); the offsite copy is on the offsite host (offsite.nix).
 { ... }:
 {
-  systemd.tmpfiles.directories = [ "/srv/restic" "/srv/offsite" ];
+  systemd.tmpfiles.directories = [ "/srv/restic" ];
 }

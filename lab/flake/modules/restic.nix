@@ -9,13 +9,16 @@ let
       after = [ "network-online.target" ];
       onFailure = [ "nixfleet-alert@%n.service" ];
       restartIfChanged = false;
+      # As NixOS: RESTIC_REPOSITORY and RESTIC_REPOSITORY_FILE from whichever is set (restic
+      # refuses both), and environmentFile as EnvironmentFile=.
       environment = {
-        RESTIC_REPOSITORY = b.repository;
         RESTIC_PASSWORD_FILE = b.passwordFile;
         RESTIC_CACHE_DIR = "/var/cache/restic-backups-${name}";
-      };
+      } // (if b.repository or null == null then { } else { RESTIC_REPOSITORY = b.repository; })
+        // (if b.repositoryFile or null == null then { } else { RESTIC_REPOSITORY_FILE = b.repositoryFile; });
       serviceConfig = {
         Type = "oneshot";
+        ${if b.environmentFile or null == null then null else "EnvironmentFile"} = b.environmentFile;
         RuntimeDirectory = "restic-backups-${name}";
         CacheDirectory = "restic-backups-${name}";
         CacheDirectoryMode = "0700";
