@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from nixfleet.lab import manager
-from nixfleet.lab.topology import LabHost, LabPaths
+from nixfleet.lab.topology import SERVICE_ROLE, LabHost, LabPaths
 from nixfleet.poll import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,7 +81,8 @@ class Lab:
 
     @property
     def names(self) -> list[str]:
-        return [h.name for h in self.hosts]
+        """The fleet's hosts: not the lab's stand-ins for services outside it (the offsite)."""
+        return [h.name for h in self.hosts if h.role != SERVICE_ROLE]
 
     def console(self, host: str, command: str, input: str | None = None) -> str:
         """Run ``command`` as root at the host's console (not over SSH, which may refuse root

@@ -3,7 +3,11 @@ host, and nothing else. Faults are made by hand over ssh, as a user would, then 
 
 from __future__ import annotations
 
+import json
+
 from conftest import Lab
+
+from nixfleet.lab import manager
 
 ST_API = (
     'api() { k=$(sed -n "s#.*<apikey>\\(.*\\)</apikey>.*#\\1#p" /home/alice/.config/syncthing/config.xml); '
@@ -238,14 +242,20 @@ def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
         lab.console("vps", "systemctl start restic-backups-forgejo-nas.service")
 
 
+BACKED_UP = {"desktop", "laptop", "server", "vps"}
+OFFSITE_ENV = ("RESTIC_PASSWORD_FILE=/run/secrets/restic-password "
+               "RESTIC_REPOSITORY_FILE=/run/secrets/rendered/restic-repository-{job}-offsite")  # fmt: skip
+
+
 def test_a_missing_offsite_copy_breaks_3_2_1_for_every_path_it_held(clean_after: Lab) -> None:
+    """The offsite storage lost every repository (an emptied bucket)."""
     lab = clean_after
-    lab.console("nas", "mv /srv/offsite /srv/offsite.away")
+    lab.console("offsite", "mv /srv/offsite /srv/offsite.away && mkdir /srv/offsite")
     try:
         result = lab.verify()
     finally:
-        lab.console("nas", "rm -rf /srv/offsite && mv /srv/offsite.away /srv/offsite")
-    backed_up = {"desktop", "laptop", "server", "vps"}
+        lab.console("offsite", "rm -rf /srv/offsite && mv /srv/offsite.away /srv/offsite")
+    backed_up = BACKED_UP
     assert result.failing() == {h: {"restic.snapshot-age", "backup.3-2-1"} for h in backed_up}
     for host in backed_up:
         rule = result.check(host, "backup.3-2-1")
@@ -257,6 +267,58 @@ def test_a_missing_offsite_copy_breaks_3_2_1_for_every_path_it_held(clean_after:
             offsite = [r for n, r in got["repositories"].items() if r["media"] == "offsite"]
             assert offsite and all("no repository" in r["status"] or "missing" in r["status"]
                                    for r in offsite), (host, path, offsite)  # fmt: skip
+
+
+def test_an_unreachable_offsite_is_a_3_2_1_error_for_every_path_it_holds(
+    clean_after: Lab,
+) -> None:
+    lab = clean_after
+    manager.stop_host(lab.paths, "offsite")
+    try:
+        result = lab.verify()
+    finally:
+        manager.start_host(lab.paths, "offsite")
+    # Only the hosts that back up offsite; the nas (no backups of its own) stays clean.
+    assert result.failing() == {h: {"restic.snapshot-age", "backup.3-2-1"} for h in BACKED_UP}
+    for host in BACKED_UP:
+        rule = result.check(host, "backup.3-2-1")
+        assert rule["severity"] == "error", host
+        paths = {p: got for p, got in rule["details"].items() if p != "problems"}
+        assert paths, host
+        for path, got in paths.items():
+            assert got["media"] == ["device", "local"], (host, path)
+            offsite = [r for r in got["repositories"].values() if r["media"] == "offsite"]
+            assert offsite and all("cannot be reached" in r["status"] for r in offsite), offsite
+        assert "cannot be reached" in rule["message"], rule["message"]
+        # The repository is named without the host's credentials.
+        assert "rest:https://" + host + ":***@offsite/" in json.dumps(rule), rule
+
+
+def test_a_client_cannot_forget_or_delete_its_offsite_snapshots(clean_after: Lab) -> None:
+    """Append-only offsite: a compromised client, with its own credentials, can neither forget
+    its snapshots with restic nor delete the repository's files over HTTP; nothing is lost."""
+    lab = clean_after
+    env = OFFSITE_ENV.format(job="documents")
+    count = f"{env} restic snapshots -q --json | jq length"
+    before = lab.console("desktop", count)
+    assert int(before) >= 1
+    forget = lab.console(
+        "desktop", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id'); "
+                   f"{env} restic forget $ids >/tmp/forget.out 2>&1; echo rc=$?; "
+                   "grep -m1 -o 'server response: 403 Forbidden' /tmp/forget.out"
+    )  # fmt: skip
+    assert forget.splitlines() == ["rc=1", "server response: 403 Forbidden"], forget
+    # Straight at the REST API, with the same credentials: a key, a snapshot, a pack, the config.
+    delete = (
+        'url=$(sed "s/^rest://" /run/secrets/rendered/restic-repository-documents-offsite); '
+        'v2="Accept: application/vnd.x.restic.rest.v2"; '
+        'first() { curl -sf -H "$v2" "$url/$1/" | jq -r ".[0].name"; }; '
+        'for f in "keys/$(first keys)" "snapshots/$(first snapshots)" "data/$(first data)" config; do '
+        'curl -s -o /dev/null -w "%{http_code}\\n" -X DELETE "$url/$f"; done'
+    )
+    assert lab.console("desktop", delete).split() == ["403"] * 4
+    assert lab.console("desktop", count) == before
+    assert lab.console("desktop", f"{env} restic check -q >/dev/null 2>&1; echo $?") == "0"
 
 
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
