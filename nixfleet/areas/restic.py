@@ -252,7 +252,10 @@ JOBS = Jobs()
 
 STALE_LOCK = timedelta(minutes=30)  # restic's own staleLockTimeout
 STATES = {
-    "wrong-password": "the password file does not open the repository (wrong password)",
+    # restic's "wrong password or no key found": over REST (rclone, rest-server) a repository
+    # that is not there has no keys either, so both causes are named.
+    "wrong-password": "no key of the repository opens with the password file (a wrong password, "
+    "or no repository there)",
     "missing-repository": "there is no repository at {repo}; initialise it (restic init) or fix the path",
     "unreachable": "the repository {repo} is unreachable; is the backup target up and reachable?",
     "no-password-file": "the password file {pwf} is missing; redeploy (sops-nix installs it)",
