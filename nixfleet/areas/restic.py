@@ -69,6 +69,14 @@ def classify(returncode: int, stderr: str) -> str:
     'wrong-password'
     >>> classify(10, "")
     'missing-repository'
+
+    restic 0.14 asks "Is there a repository" after any failure to open the config, a refused
+    connection included (its words, for a REST server that is down):
+
+    >>> classify(1, 'Fatal: unable to open config file: client.Head: Head "https://h:***@offsite/'
+    ...             'h/h-docs/config": dial tcp 10.250.0.100:443: connect: connection refused\\n'
+    ...             'Is there a repository at the following location?')
+    'unreachable'
     """
     if returncode == 0:
         return "ok"
@@ -77,7 +85,7 @@ def classify(returncode: int, stderr: str) -> str:
         return "wrong-password"
     if "resolving password failed" in text or "reading password" in text:
         return "no-password-file"
-    if returncode == 10 or "is there a repository at the following location" in text:
+    if returncode == 10:
         return "missing-repository"
     unreachable = (
         "unable to start the sftp session",
@@ -89,6 +97,8 @@ def classify(returncode: int, stderr: str) -> str:
     )
     if returncode == 124 or any(u in text for u in unreachable):
         return "unreachable"
+    if "is there a repository at the following location" in text:
+        return "missing-repository"
     return "error"
 
 
