@@ -291,6 +291,14 @@ def add(root: Path, name: str, role: str, address: str, keys_dir: Path) -> Chang
             f"on Forgejo: add {name}'s notebook key as a deploy key with write access to each "
             f"notebook repository: {notebook_key}"
         )
+    # Credentials for a repository (the offsite storage's key) come from its provider: they
+    # cannot be made here, and until they are in secrets.yaml the host's activation says so.
+    for secret in sorted(set(fleet.expected(want, name)["secrets"]) - set(values)):
+        change.steps.append(
+            f"{secret}: get {name}'s own key from the storage it opens (offsite: a key for "
+            f"{name}'s repositories that cannot delete), then `sops {files.secrets.name}` and set "
+            f"{name}.{secret}; until then {name}'s activation stops on the missing secret"
+        )
     change.steps.append(
         f"git commit, then `nixfleet deploy`: {name} and its peers learn of each other"
     )

@@ -172,7 +172,14 @@ def add_hosts(paths: LabPaths, log: Callable[[str], None] = print) -> list[LabHo
     for h in new:
         lab["hosts"][h.name] = {"address": h.address}
     lab_json.write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
-    _commit(paths.flake, [lab_json], f"lab: {', '.join(h.name for h in new)} joined")
+    changed = [lab_json]
+    data = fleet.load(paths.flake / "fleet.nix")
+    joining = {h.name for h in new}
+    for service in (h for h in running if h.role == SERVICE_ROLE):
+        secret, clients = _service_clients(data, service.name)
+        if [c for c in clients if c in joining]:
+            changed.append(_grant(paths, service, secret, [c for c in clients if c in joining]))
+    _commit(paths.flake, changed, f"lab: {', '.join(h.name for h in new)} joined")
     _install(paths, new)
     _boot(paths, new, hosts)
     log(f"lab up: {', '.join(h.name for h in new)} running in {time.monotonic() - start:.1f} s")
@@ -437,6 +444,36 @@ def _provision_offsite(paths: LabPaths, service: LabHost, clients: list[str]) ->
     for f in ("key.pem", "htpasswd"):
         (state / f).chmod(0o600)
     return Offsite(service.name, ca, passwords)
+
+
+def _grant(paths: LabPaths, service: LabHost, secret: str, clients: list[str]) -> Path:
+    """What the provider and the admin do for a device that joins an offsite job: a key of its
+    own at the running offsite host (an htpasswd entry; rclone reads the file when it starts),
+    and the key in the lab flake's secrets.yaml under the device's ``secret``. Returns the
+    re-encrypted secrets file."""
+    passwords = {c: secrets.token_urlsafe(24) for c in clients}
+    entries = "".join(
+        f"{c}:{process.check(keys.htpasswd_hash(), input=pw).stdout.strip()}\n"
+        for c, pw in passwords.items()
+    )
+    done = console(
+        paths,
+        service.name,
+        "cat >> /var/lib/offsite/htpasswd && systemctl restart offsite-restic",
+        input=entries,
+    )
+    if not done.ok:
+        raise NixfleetError(f"{service.name}: could not add a key: {done.last_error_line()}")
+    admin = {"SOPS_AGE_KEY_FILE": str(paths.root / "age" / "admin.key")}
+    encrypted = paths.flake / "secrets.yaml"
+    plaintext = json.loads(process.check(keys.sops_decrypt(encrypted), env=admin).stdout)
+    offsite = Offsite(service.name, "", passwords)
+    for client, password in passwords.items():
+        plaintext.setdefault(client, {})[secret] = offsite.credentials(client, password)
+    rules = paths.flake / ".sops.yaml"
+    out = process.check(keys.sops_encrypt(rules, "secrets.yaml"), input=json.dumps(plaintext))
+    encrypted.write_text(out.stdout)
+    return encrypted
 
 
 def _encrypt_secrets(paths: LabPaths, made: Mapping[str, HostSecrets]) -> dict[str, str]:
