@@ -95,8 +95,11 @@ in
 
   # Repositories the clients may only add to: their keys cannot delete (on B2, an application key
   # without deleteFiles; a restic REST server in --append-only mode), so a compromised device
-  # cannot remove its offsite snapshots. Their jobs never forget or prune there.
-  appendOnly = [ "offsite" ];
+  # cannot remove its offsite snapshots. Their jobs never forget or prune there: the host named
+  # here applies each job's retention instead, with the storage's key that may delete (its
+  # `<credentials>-maintenance` secret, e.g. restic-offsite-maintenance) and each client's
+  # restic password.
+  appendOnly = { offsite = "nas"; };
 
   # restic jobs under 3-2-1: the data on its device, a copy on the NAS, a copy offsite.
   backups = {

@@ -27,6 +27,9 @@ let
   peers = others (unique (concatMap (id: folders.${id}.hosts) (attrNames folders)));
   notebooks = mine (fleet.notebooks or { });
   jobs = mine (fleet.backups or { });
+  appendOnly = fleet.appendOnly or { };
+  keepOpts = keep: map (period: "--keep-${period} ${toString keep.${period}}") (attrNames keep);
+  credentialsOf = repo: (fleet.repositoryCredentials or { }).${repo} or null;
   # One restic job per (job, repository): documents-nas, documents-offsite. Each host keeps its
   # own repository per job under the repository's base, e.g. <nas>/laptop-documents.
   backups = listToAttrs (concatMap (job: map (repo: {
@@ -38,13 +41,26 @@ let
       media = (fleet.repositoryMedia or { }).${repo} or null;
       repository = "${fleet.repositories.${repo}}/${hostName}-${job}";
       # The sops secret with this host's credentials for the repository, or null.
-      credentials = (fleet.repositoryCredentials or { }).${repo} or null;
-      appendOnly = elem repo (fleet.appendOnly or [ ]);
-      # Where the client may not delete, it does not forget: no retention from the client.
-      pruneOpts = if elem repo (fleet.appendOnly or [ ]) then [ ]
-        else map (period: "--keep-${period} ${toString jobs.${job}.keep.${period}}") (attrNames jobs.${job}.keep);
+      credentials = credentialsOf repo;
+      # Where the client may not delete, it does not forget: another host applies the retention.
+      pruneOpts = if appendOnly ? ${repo} then [ ] else keepOpts jobs.${job}.keep;
     };
   }) jobs.${job}.repositories) (attrNames jobs));
+  # The retention this host applies to append-only repositories (appendOnly.<repo> = it): one
+  # prune-only restic job per client's copy, retention-<client>-<job>-<repo>, with the client's
+  # password and the storage's maintenance key.
+  retention = listToAttrs (concatMap (job: let j = fleet.backups.${job}; in concatMap (client: map (repo: {
+    name = "retention-${client}-${job}-${repo}";
+    value = {
+      inherit job repo client;
+      inherit (j) schedule keep;
+      repository = "${fleet.repositories.${repo}}/${client}-${job}";
+      credentials = if credentialsOf repo == null then null else "${credentialsOf repo}-maintenance";
+      password = "restic-password-${client}";
+      pruneOpts = keepOpts j.keep;
+    };
+  }) (filter (repo: (appendOnly.${repo} or null) == hostName) j.repositories)) j.hosts)
+    (attrNames (fleet.backups or { })));
 in
 {
   inherit hostName user;
@@ -78,7 +94,7 @@ in
     inherit (nb) user remote branch;
   }) notebooks;
 
-  inherit backups;
+  inherit backups retention;
 
   # Every secret this host's data layer needs, each selected from secrets.yaml by `key`.
   secrets =
@@ -88,7 +104,10 @@ in
     })
     // (if backups == { } then { } else { restic-password = secret "root" "restic-password"; })
     // listToAttrs (map (name: { inherit name; value = secret "root" name; })
-      (unique (filter (c: c != null) (map (b: b.credentials) (builtins.attrValues backups)))))
+      (unique (filter (c: c != null) (map (b: b.credentials) (builtins.attrValues (backups // retention))))))
+    # For the retention it applies: each client's restic password, selected from the client's.
+    // listToAttrs (map (r: { name = r.password; value = secret "root" "restic-password" // { key = "${r.client}/restic-password"; }; })
+      (builtins.attrValues retention))
     // (if notebooks == { } then { } else {
       # The deploy key nb pushes with; its public half is hosts.<name>.notebookKey, which the
       # notebooks' remote authorizes (and `nixfleet host retire` revokes).

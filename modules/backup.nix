@@ -42,17 +42,35 @@ in
       }) instances;
     }
     {
+      # Where the clients may only append (offsite), this host applies each job's retention:
+      # prune-only jobs (no paths), with the client's password and the bucket's maintenance key.
+      services.restic.backups = lib.mapAttrs (_: r: {
+        inherit (r) repository pruneOpts;
+        paths = [ ];
+        passwordFile = config.sops.secrets.${r.password}.path;
+        environmentFile = if r.credentials == null then null else config.sops.secrets.${r.credentials}.path;
+        timerConfig = { OnCalendar = r.schedule; Persistent = true; };
+      }) fleetHost.retention;
+    }
+    {
       systemd.services = lib.mapAttrs' (name: _: lib.nameValuePair "restic-backups-${name}" {
         unitConfig.OnFailure = [ "backup-alert@%n.service" ];
-      }) instances;
+      }) (instances // fleetHost.retention);
     }
-    (lib.mkIf (instances != { }) {
+    (lib.mkIf (instances // fleetHost.retention != { }) {
       systemd.services."backup-alert@" = {
         description = "Alert: %i failed";
         serviceConfig.Type = "oneshot";
         script = "${pkgs.util-linux}/bin/logger -p user.err -t backup-alert \"$1 failed\"";
         scriptArgs = "%i";
       };
+    })
+    (lib.mkIf (fleetHost.retention != { }) {
+      sops.secrets = lib.mapAttrs (_: s: { inherit (s) owner group mode key; })
+        (lib.filterAttrs (name: _: lib.any (r: r.password == name || r.credentials == name)
+          (lib.attrValues fleetHost.retention)) fleetHost.secrets);
+    })
+    (lib.mkIf (instances != { }) {
       # A weekly restore drill of every job, between nixfleet's own runs (drill_max_age is 7 days).
       systemd.services.nixfleet-restore-drill = {
         description = "nixfleet restore drill of every backup job";

@@ -144,6 +144,12 @@ def expected(data: Mapping[str, Any], host: str) -> dict[str, Any]:
                 for fid, f in folders.items()
             },
         }
+    append_only = data.get("appendOnly", {})
+    creds = data.get("repositoryCredentials", {})
+
+    def keep(j: Mapping[str, Any]) -> list[str]:
+        return [f"--keep-{period} {n}" for period, n in sorted(j["keep"].items())]
+
     restic = {
         f"{job}-{repo}": {
             "repository": f"{data['repositories'][repo]}/{host}-{job}",
@@ -151,24 +157,46 @@ def expected(data: Mapping[str, Any], host: str) -> dict[str, Any]:
             "passwordFile": "/run/secrets/restic-password",
             "timerConfig": {"OnCalendar": j["schedule"], "Persistent": True},
             # A client that may only append to a repository never forgets there.
-            "pruneOpts": []
-            if repo in data.get("appendOnly", [])
-            else [f"--keep-{period} {n}" for period, n in sorted(j["keep"].items())],
+            "pruneOpts": [] if repo in append_only else keep(j),
         }
         for job, j in jobs.items()
         for repo in j["repositories"]
     }
-    credentials = {
-        data.get("repositoryCredentials", {}).get(repo)
-        for j in jobs.values()
+    # The retention this host applies where the clients may only append: prune-only jobs.
+    pruned = [
+        (client, job, repo, j)
+        for job, j in sorted(data.get("backups", {}).items())
+        for client in j["hosts"]
         for repo in j["repositories"]
-    } - {None}
+        if append_only.get(repo) == host
+    ]
+    retention = {
+        f"retention-{client}-{job}-{repo}": {
+            "repository": f"{data['repositories'][repo]}/{client}-{job}",
+            "paths": [],
+            "passwordFile": f"/run/secrets/restic-password-{client}",
+            "timerConfig": {"OnCalendar": j["schedule"], "Persistent": True},
+            "pruneOpts": keep(j),
+        }
+        for client, job, repo, j in pruned
+    }
+    credentials = {creds.get(repo) for j in jobs.values() for repo in j["repositories"]} - {None}
+    credentials |= {
+        f"{creds[repo]}-maintenance"
+        for repo, pruner in append_only.items()
+        if pruner == host and retention and repo in creds
+    }
     secrets: dict[str, dict[str, str]] = {}
     if folders:
         secrets |= {n: secret(user, n) for n in ("syncthing-cert", "syncthing-key")}
     if restic:
         secrets["restic-password"] = secret("root", "restic-password")
     secrets |= {str(name): secret("root", str(name)) for name in sorted(credentials)}
+    secrets |= {
+        f"restic-password-{client}": secret("root", f"restic-password-{client}")
+        for client, *_ in pruned
+    }
+    restic |= retention
     if notebooks:
         secrets["nb-ssh-key"] = secret(next(iter(notebooks.values()))["user"], "nb-ssh-key")
     return {

@@ -59,7 +59,9 @@ def restore_drills(
 
         drill.restore_drills(name="Restore drills", declared=desired.declared)
     """
-    jobs = {n: list(j.paths) for n, j in Declared.from_json(declared)[restic.AREA].items()}
+    jobs = {  # prune-only jobs (another host's retention) have nothing of their own to restore
+        n: list(j.paths) for n, j in Declared.from_json(declared)[restic.AREA].items() if j.backs_up
+    }
     if not jobs:
         host.noop("no backup job to drill")
         return

@@ -50,14 +50,18 @@ NIX = """c: builtins.mapAttrs
 
 
 def declare(data: Any) -> dict[str, Copy]:
-    """The declared copies by instance name.
+    """The declared copies by instance name. A prune-only job (no paths: the retention of
+    another host's copy) is no copy of this host's data.
 
-    >>> declare({"docs-nas": {"paths": ["/d"], "media": "local"}})["docs-nas"].media
-    'local'
+    >>> copies = declare({"docs-nas": {"paths": ["/d"], "media": "local"},
+    ...                   "retention-pc-docs-offsite": {"paths": []}})
+    >>> list(copies), copies["docs-nas"].media
+    (['docs-nas'], 'local')
     """
     return {
         n: Copy(n, tuple(c.get("paths") or ()), c.get("timerConfig"), c.get("media"))
         for n, c in (data or {}).items()
+        if c.get("paths")
     }
 
 

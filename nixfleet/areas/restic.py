@@ -199,6 +199,11 @@ class DeclaredJob:
     prune_opts: tuple[str, ...] = ()
 
     @property
+    def backs_up(self) -> bool:
+        """False for a prune-only job (no paths): the retention of another host's copy."""
+        return bool(self.paths)
+
+    @property
     def service(self) -> str:
         return f"restic-backups-{self.name}.service"
 
@@ -277,6 +282,12 @@ STATES = {
 
 def _jobs(s: Subjects) -> list[tuple[str, DeclaredJob]]:
     return sorted(s.declared[AREA].items())
+
+
+def _backups(s: Subjects) -> list[tuple[str, DeclaredJob]]:
+    """The jobs that back up this host's paths (not the prune-only ones): their snapshots and
+    locks are read, and must be fresh and free."""
+    return [(n, j) for n, j in _jobs(s) if j.backs_up]
 
 
 def timer(s: Subjects) -> Check | None:
@@ -364,15 +375,15 @@ def last_run(s: Subjects) -> Check | None:
 
 
 def snapshot_age(s: Subjects) -> Check | None:
-    jobs = s.observed[JOBS]
-    if not s.declared[AREA]:
+    if not _backups(s):
         return None
+    jobs = s.observed[JOBS]
     if bad := unreadable("restic.snapshot-age", jobs):
         return bad
     assert not isinstance(jobs, Unknown)
     problems: list[Problem] = []
     details: dict[str, dict[str, Any]] = {}
-    for name, job in _jobs(s):
+    for name, job in _backups(s):
         got = jobs.get(name)
         limit = schedule.max_age(job.timer, s.context.backup_max_age.get(name))
         details[name] = {"limit_s": limit.total_seconds() if limit else None}
@@ -441,14 +452,14 @@ def snapshot_age(s: Subjects) -> Check | None:
 
 
 def repo_locked(s: Subjects) -> Check | None:
-    jobs = s.observed[JOBS]
-    if not s.declared[AREA]:
+    if not _backups(s):
         return None
+    jobs = s.observed[JOBS]
     if bad := unreadable("restic.repo-locked", jobs):
         return bad
     assert not isinstance(jobs, Unknown)
     problems, details = [], {}
-    for name, _job in _jobs(s):
+    for name, _job in _backups(s):
         got = jobs.get(name)
         if got is None:
             problems.append(
@@ -496,11 +507,13 @@ def ago(delta: timedelta) -> str:
 
 def metrics(s: Subjects) -> list[Metric]:
     """The time of each job's newest snapshot covering its paths, where one was read."""
+    if not _backups(s):
+        return []
     jobs = s.observed[JOBS]
     if isinstance(jobs, Unknown):
         return []
     out = []
-    for name, job in sorted(s.declared[AREA].items()):
+    for name, job in _backups(s):
         got = jobs.get(name)
         latest = newest_covering(got, job.paths) if got else None
         if latest:
@@ -518,7 +531,8 @@ def _reads(d: dict[str, DeclaredJob], _ctx: Context) -> list[Part | None]:
     if not d:
         return []
     units = [u for j in d.values() for u in (j.service, j.timer_unit)]
-    return [TIMERS.part(), UNITS.part(units), JOBS.part({n: list(j.paths) for n, j in d.items()})]
+    backups: dict[str, Sequence[str]] = {n: list(j.paths) for n, j in d.items() if j.backs_up}
+    return [TIMERS.part(), UNITS.part(units), JOBS.part(backups) if backups else None]
 
 
 AREA: Area[dict[str, DeclaredJob]] = Area(

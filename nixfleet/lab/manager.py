@@ -12,7 +12,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +121,12 @@ def up(
     trusted: dict[str, str] = {}
     for service in (h for h in hosts if h.role == SERVICE_ROLE):
         secret, clients = _service_clients(data, service.name)
-        offsite = _provision_offsite(paths, service, clients)
+        pruners = [h for r, h in data.get("appendOnly", {}).items() if r == service.name]
+        offsite = _provision_offsite(paths, service, clients, pruners)
         for client, password in offsite.passwords.items():
             made[client].values[secret] = offsite.credentials(client, password)
+        for pruner, password in offsite.maintenance.items():
+            made[pruner].values[f"{secret}-maintenance"] = offsite.maintenance_url(pruner, password)
         trusted[f"pki/{service.name}.pem"] = offsite.ca
     sops_files = _encrypt_secrets(paths, made)
     _write_shared_host_files(paths, hosts)
@@ -411,17 +414,25 @@ class Offsite:
     name: str
     ca: str
     passwords: dict[str, str]
+    maintenance: dict[str, str] = field(default_factory=dict)  # the pruners' keys
 
     def credentials(self, client: str, password: str) -> str:
         """The client's secret: its repository base with its credentials (restic 0.14 reads a
         REST server's credentials only from the URL), and only its own directory."""
         return f"rest:https://{client}:{password}@{self.name}/{client}"
 
+    def maintenance_url(self, pruner: str, password: str) -> str:
+        """The pruner's secret: the endpoint that may delete, above every client's directory."""
+        return f"rest:https://{pruner}:{password}@{self.name}:8443"
 
-def _provision_offsite(paths: LabPaths, service: LabHost, clients: list[str]) -> Offsite:
+
+def _provision_offsite(
+    paths: LabPaths, service: LabHost, clients: list[str], pruners: list[str]
+) -> Offsite:
     """Set up the offsite stand-in as its provider would: a TLS certificate from a CA of its
-    own, and an htpasswd entry per client. The key and htpasswd stay on the host's disk; the
-    CA's own key is thrown away once it has signed."""
+    own, an htpasswd entry per client, and the maintenance key (one password per pruner). The
+    key and htpasswd files stay on the host's disk; the CA's own key is thrown away once it has
+    signed."""
     state = paths.host_dir(service.name) / "upper/var/lib/offsite"
     state.mkdir(parents=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=paths.root) as tmp:
@@ -436,14 +447,20 @@ def _provision_offsite(paths: LabPaths, service: LabHost, clients: list[str]) ->
         )
         ca = (t / "ca.pem").read_text()
     passwords = {c: secrets.token_urlsafe(24) for c in clients}
-    entries = [
-        f"{c}:{process.check(keys.htpasswd_hash(), input=pw).stdout.strip()}\n"
-        for c, pw in passwords.items()
-    ]
-    (state / "htpasswd").write_text("".join(entries))
-    for f in ("key.pem", "htpasswd"):
+    maintenance = {p: secrets.token_urlsafe(24) for p in pruners}
+    (state / "htpasswd").write_text(_htpasswd(passwords))
+    (state / "htpasswd-maintenance").write_text(_htpasswd(maintenance))
+    for f in ("key.pem", "htpasswd", "htpasswd-maintenance"):
         (state / f).chmod(0o600)
-    return Offsite(service.name, ca, passwords)
+    return Offsite(service.name, ca, passwords, maintenance)
+
+
+def _htpasswd(passwords: Mapping[str, str]) -> str:
+    """htpasswd lines: each user with the hash of its password (given on stdin, not in argv)."""
+    return "".join(
+        f"{user}:{process.check(keys.htpasswd_hash(), input=pw).stdout.strip()}\n"
+        for user, pw in passwords.items()
+    )
 
 
 def _grant(paths: LabPaths, service: LabHost, secret: str, clients: list[str]) -> Path:
@@ -452,10 +469,7 @@ def _grant(paths: LabPaths, service: LabHost, secret: str, clients: list[str]) -
     and the key in the lab flake's secrets.yaml under the device's ``secret``. Returns the
     re-encrypted secrets file."""
     passwords = {c: secrets.token_urlsafe(24) for c in clients}
-    entries = "".join(
-        f"{c}:{process.check(keys.htpasswd_hash(), input=pw).stdout.strip()}\n"
-        for c, pw in passwords.items()
-    )
+    entries = _htpasswd(passwords)
     done = console(
         paths,
         service.name,

@@ -327,6 +327,34 @@ def test_a_client_cannot_forget_or_delete_its_offsite_snapshots(clean_after: Lab
     assert lab.console("desktop", f"{env} restic check -q >/dev/null 2>&1; echo $?") == "0"
 
 
+def test_the_nas_applies_the_retention_of_the_offsite_copies(clean_after: Lab) -> None:
+    """Clients cannot forget offsite; the nas prunes their copies to the job's retention
+    (documents: keep-daily 30) through the storage's maintenance endpoint."""
+    lab = clean_after
+    env = OFFSITE_ENV.format(job="documents")
+    ids = f"{env} restic snapshots -q --json | jq -r '.[].id'"
+    old = "$(date -d '40 days ago' '+%Y-%m-%d %H:%M:%S')"
+    lab.console(
+        "desktop", f'{env} restic backup -q --time "{old}" /home/alice/Documents /home/alice/.nb'
+    )
+    before = lab.console("desktop", ids).split()
+    oldest = lab.console("desktop", f"{env} restic snapshots -q --json | jq -r 'min_by(.time).id'")
+    newest = lab.console("desktop", f"{env} restic snapshots -q --json | jq -r 'max_by(.time).id'")
+    unit = "restic-backups-retention-desktop-documents-offsite.service"
+    lab.console("nas", f"systemctl start {unit}; systemctl show -p Result --value {unit}")
+    assert lab.console("nas", f"systemctl show -p Result --value {unit}") == "success"
+    after = lab.console("desktop", ids).split()
+    assert oldest in before and oldest not in after, (before, after)
+    assert newest in after
+    # The prune-only job is the nas's own: verified by restic.last-run, not as a backup of it.
+    result = lab.verify()
+    assert result.failing() == {}
+    assert (
+        unit.removesuffix(".service").removeprefix("restic-backups-")
+        in result.check("nas", "restic.last-run")["details"]
+    )
+
+
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
     lab = clean_after
     env = RESTIC_ENV.format(job="desktop-documents")

@@ -103,8 +103,12 @@ def test_the_lab_runs_every_job_and_folder(lab: tuple[dict[str, Any], dict[str, 
     """Not vacuous: the fleet's jobs, folders and notebooks all appear somewhere in the lab."""
     _, declared = lab
     data = fleet.load(REPO / "fleet.nix")
-    jobs = {name.rsplit("-", 1)[0] for d in declared.values() for name in d["restic"]}
+    names = {name for d in declared.values() for name in d["restic"]}
+    jobs = {n.rsplit("-", 1)[0] for n in names if not n.startswith("retention-")}
     assert jobs == set(data["backups"])
+    # ...and every job's offsite copy has its retention applied by the host fleet.nix names.
+    offsite = {(n, p) for n, j in data["backups"].items() for p in j["hosts"]}
+    assert {f"retention-{p}-{n}-offsite" for n, p in offsite} == set(declared["nas"]["restic"])
     folders = {f for d in declared.values() if d["syncthing"] for f in d["syncthing"]["folders"]}
     assert folders == set(data["syncthing"]["folders"])
     assert {n for d in declared.values() for n in d["nb"]} == set(data["notebooks"])
@@ -120,8 +124,9 @@ def test_lib_fleet_nix_agrees_with_expected(host: str) -> None:
                          capture_output=True, text=True, check=True)  # fmt: skip
     got = json.loads(out.stdout)
     want = fleet.expected(fleet.load(REPO / "fleet.nix"), host)
+    jobs = got["backups"] | {n: r | {"paths": []} for n, r in got["retention"].items()}
     assert {n: (b["repository"], b["paths"], b["pruneOpts"], b["schedule"])
-            for n, b in got["backups"].items()} == {
+            for n, b in jobs.items()} == {
         n: (b["repository"], b["paths"], b["pruneOpts"], b["timerConfig"]["OnCalendar"])
         for n, b in want["restic"].items()
     }  # fmt: skip
@@ -218,8 +223,10 @@ def test_every_backup_copy_declares_its_medium(lab: tuple[dict[str, Any], dict[s
     media = fleet.load(REPO / "fleet.nix")["repositoryMedia"]
     seen = 0
     for host, d in declared.items():
-        assert set(d["backup"]) == set(d["restic"]), host
-        for name, copy in d["backup"].items():
+        # A prune-only job (no paths: another host's retention) is no copy (backup.declare).
+        copies = {n: c for n, c in d["backup"].items() if c["paths"]}
+        assert set(copies) == {n for n in d["restic"] if not n.startswith("retention-")}
+        for name, copy in copies.items():
             assert copy["media"] == media[name.rsplit("-", 1)[1]], (host, name)
             seen += 1
     assert seen and {"local", "offsite"} <= {

@@ -25,7 +25,7 @@ let
     deployUser = "root";
     users = [ ];
     syncthing = null;
-    ports = { tcp = [ 443 ]; udp = [ ]; };
+    ports = { tcp = [ 443 8443 ]; udp = [ ]; };
   };
   unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
 

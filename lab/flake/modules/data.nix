@@ -45,7 +45,18 @@ in
     # Lab only: OnBootSec and OnUnitInactiveSec make backups really run during a demo; the
     # declared schedule, OnCalendar, is what freshness is judged against.
     timerConfig = { OnCalendar = b.schedule; Persistent = true; OnBootSec = "3s"; OnUnitInactiveSec = "1h"; };
-  }) fleetHost.backups;
+  }) fleetHost.backups
+  # The retention this host applies to the clients' append-only copies: prune-only jobs (no
+  # paths), through the storage's maintenance endpoint.
+  // builtins.mapAttrs (name: r: {
+    paths = [ ];
+    inherit (r) pruneOpts;
+    repository = if r.credentials == null then r.repository else null;
+    repositoryFile = if r.credentials == null then null else "/run/secrets/rendered/restic-repository-${name}";
+    passwordFile = "/run/secrets/${r.password}";
+    # As declared (no lab timers): a prune at boot would meet repositories not made yet.
+    timerConfig = { OnCalendar = r.schedule; Persistent = true; };
+  }) fleetHost.retention;
 
   nixfleet.backups = builtins.mapAttrs (_: b: { inherit (b) media; }) fleetHost.backups;
 
@@ -53,13 +64,18 @@ in
 
   sops.secrets = builtins.mapAttrs (_: s: { inherit (s) owner group mode key; }) fleetHost.secrets;
   # sops-nix templates: the placeholder of a secret is replaced by its value at activation.
-  sops.templates = builtins.listToAttrs (concatMap (name: let b = fleetHost.backups.${name}; in
-    if b.credentials == null then [ ] else [ {
+  # A client's secret is its own base URL with its credentials (<server>/<client>, as the server's
+  # --private-repos confines it); the maintenance key's is the server's, above every client's.
+  sops.templates = let
+    template = name: b: path: if b.credentials == null then [ ] else [ {
       name = "restic-repository-${name}";
       value = {
         path = "/run/secrets/rendered/restic-repository-${name}";
-        content = "<SOPS:${builtins.hashString "sha256" b.credentials}:PLACEHOLDER>/${fleetHost.hostName}-${b.job}";
+        content = "<SOPS:${builtins.hashString "sha256" b.credentials}:PLACEHOLDER>/${path}";
         owner = "root"; group = "root"; mode = "0400";
       };
-    } ]) (builtins.attrNames fleetHost.backups));
+    } ];
+    each = set: f: concatMap (name: f name set.${name}) (builtins.attrNames set);
+  in builtins.listToAttrs (each fleetHost.backups (name: b: template name b "${fleetHost.hostName}-${b.job}")
+    ++ each fleetHost.retention (name: r: template name r "${r.client}/${r.client}-${r.job}"));
 }

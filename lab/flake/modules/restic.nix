@@ -3,6 +3,8 @@
 { config, labTools, ... }:
 let
   backups = config.services.restic.backups or { };
+  # As NixOS: with no paths (and no dynamicFilesFrom) the job does not back up, only prunes.
+  doBackup = b: (b.paths or [ ]) != [ ];
   unit = name: b: {
     "restic-backups-${name}" = {
       description = "restic backup ${name}";
@@ -22,11 +24,11 @@ let
         RuntimeDirectory = "restic-backups-${name}";
         CacheDirectory = "restic-backups-${name}";
         CacheDirectoryMode = "0700";
-        ExecStartPre = [
+        ExecStartPre = (if doBackup b then [
           "${labTools}/bin/write-lines /run/restic-backups-${name}/includes ${builtins.concatStringsSep " " b.paths}"
-        ] ++ (if b.initialize or false
+        ] else [ ]) ++ (if b.initialize or false
               then [ "/bin/sh -c '/usr/bin/restic cat config >/dev/null 2>&1 || /usr/bin/restic init'" ] else [ ]);
-        ExecStart = [ "/usr/bin/restic backup --files-from=/run/restic-backups-${name}/includes" ]
+        ExecStart = (if doBackup b then [ "/usr/bin/restic backup --files-from=/run/restic-backups-${name}/includes" ] else [ ])
           ++ (if b.pruneOpts or [ ] != [ ]
               then [ "/usr/bin/restic unlock" "/usr/bin/restic forget --prune ${builtins.concatStringsSep " " b.pruneOpts}" ]
               else [ ]);
