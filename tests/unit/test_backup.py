@@ -151,3 +151,20 @@ def test_a_drill_names_the_job_and_what_did_not_restore() -> None:
     assert "restic restore: Fatal: pack 3f2e not found" in got[0].reason
     silent = drill.results({}, ["documents-nas"])[0]
     assert not silent.ok and "did not finish" in silent.reason
+
+
+def test_a_prune_only_job_is_no_copy_and_has_no_snapshots_of_its_own_to_read() -> None:
+    """The nas's retention of a client's offsite copy: restic.last-run covers its unit, but it
+    backs up nothing, so it is neither a copy for 3-2-1 nor read for snapshots and locks."""
+    from nixfleet.areas import restic
+
+    name = "retention-laptop-documents-offsite"
+    prune = {name: {"paths": [], "timerConfig": DAILY, "repository": "r/x"}}
+    d = Declared.from_json({"backup": prune, "restic": prune})
+    assert d[backup.AREA] == {} and not d[restic.AREA][name].backs_up
+    s = Subjects(d, Observed({}), Context(host="nas", now=NOW))  # nothing was read
+    assert restic.snapshot_age(s) is None and restic.repo_locked(s) is None
+    assert restic.metrics(s) == []
+    parts = restic.AREA.reads(d[restic.AREA], s.context)
+    assert restic.JOBS.key not in [p.key for p in parts if p is not None]
+    assert [p for p in parts if p is not None]  # its timer and unit are still read
