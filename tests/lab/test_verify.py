@@ -329,30 +329,28 @@ def test_a_client_cannot_forget_or_delete_its_offsite_snapshots(clean_after: Lab
 
 def test_the_nas_applies_the_retention_of_the_offsite_copies(clean_after: Lab) -> None:
     """Clients cannot forget offsite; the nas prunes their copies to the job's retention
-    (documents: keep-daily 30) through the storage's maintenance endpoint."""
+    through the storage's maintenance endpoint. forgejo keeps 14 daily snapshots (restic's
+    --keep-daily: the newest of each of the last 14 days that have one)."""
     lab = clean_after
-    env = OFFSITE_ENV.format(job="documents")
-    ids = f"{env} restic snapshots -q --json | jq -r '.[].id'"
-    old = "$(date -d '40 days ago' '+%Y-%m-%d %H:%M:%S')"
-    lab.console(
-        "desktop", f'{env} restic backup -q --time "{old}" /home/alice/Documents /home/alice/.nb'
-    )
-    before = lab.console("desktop", ids).split()
-    oldest = lab.console("desktop", f"{env} restic snapshots -q --json | jq -r 'min_by(.time).id'")
-    newest = lab.console("desktop", f"{env} restic snapshots -q --json | jq -r 'max_by(.time).id'")
-    unit = "restic-backups-retention-desktop-documents-offsite.service"
-    lab.console("nas", f"systemctl start {unit}; systemctl show -p Result --value {unit}")
+    env = OFFSITE_ENV.format(job="forgejo")
+    snapshots = f"{env} restic snapshots -q --json"
+    # The vps (as its job would, on 16 earlier days) adds snapshots: appending is allowed.
+    lab.console("vps", f"for d in $(seq 15 30); do {env} restic backup -q --time "
+                       "\"$(date -d \"$d days ago\" '+%Y-%m-%d %H:%M:%S')\" "
+                       "/var/lib/forgejo /var/lib/postgresql || exit 1; done")  # fmt: skip
+    before = lab.console("vps", f"{snapshots} | jq -r '.[].id'").split()
+    oldest = lab.console("vps", f"{snapshots} | jq -r 'min_by(.time).id'")
+    newest = lab.console("vps", f"{snapshots} | jq -r 'max_by(.time).id'")
+    assert len(before) >= 17
+    unit = "restic-backups-retention-vps-forgejo-offsite.service"
+    lab.console("nas", f"systemctl start {unit}")
     assert lab.console("nas", f"systemctl show -p Result --value {unit}") == "success"
-    after = lab.console("desktop", ids).split()
-    assert oldest in before and oldest not in after, (before, after)
-    assert newest in after
+    after = lab.console("vps", f"{snapshots} | jq -r '.[].id'").split()
+    assert len(after) == 14 and oldest not in after and newest in after, (before, after)
     # The prune-only job is the nas's own: verified by restic.last-run, not as a backup of it.
     result = lab.verify()
     assert result.failing() == {}
-    assert (
-        unit.removesuffix(".service").removeprefix("restic-backups-")
-        in result.check("nas", "restic.last-run")["details"]
-    )
+    assert "retention-vps-forgejo-offsite" in result.check("nas", "restic.last-run")["details"]
 
 
 def test_a_stale_restic_lock(clean_after: Lab) -> None:
