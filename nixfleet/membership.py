@@ -16,7 +16,7 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,11 @@ class Change:
     host: str
     done: list[str] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
+
+
+def _credentials(data: Mapping[str, Any]) -> list[str]:
+    """The secrets fleet.nix names as repositories' credentials (a storage's keys)."""
+    return sorted(set(data.get("repositoryCredentials", {}).values()))
 
 
 def _check_name(name: str) -> None:
@@ -327,6 +332,12 @@ def retire(root: Path, name: str) -> Change:
             raise NixfleetError(
                 f"{name}: repository {repo} ({url}) is on it; move the backups first"
             )
+    for repo, pruner in data.get("appendOnly", {}).items():
+        if pruner == name:
+            raise NixfleetError(
+                f"{name}: it applies the retention of repository {repo} (appendOnly.{repo} in "
+                "fleet.nix); name another host there first"
+            )
     plaintext = _admin_plaintext(files)
     text = files.fleet.read_text()
     rules = files.rules.read_text()
@@ -367,6 +378,11 @@ def retire(root: Path, name: str) -> Change:
         change.steps.append(
             f"on Forgejo: delete {name}'s deploy key from each notebook repository: "
             f"{old_host['notebookKey']}"
+        )
+    for secret in sorted(set(fleet.expected(data, name)["secrets"]) & set(_credentials(data))):
+        change.steps.append(
+            f"{secret}: revoke {name}'s own key at the storage it opens (it could still add "
+            "to its repositories there, never delete)"
         )
     change.steps.append(
         f"{name} could read the secrets as they were: change the shared ones it knew "

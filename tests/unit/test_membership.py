@@ -105,6 +105,9 @@ def test_add_joins_what_every_host_of_its_role_is_on(flake: Path, tmp_path: Path
     assert "hosts/tablet/configuration.nix" in staged
     assert any(data["hosts"]["tablet"]["syncthingId"] in line for line in change.done)
     assert not any(mine["restic-password"].strip() in line for line in change.done + change.steps)
+    # The offsite key comes from the storage, not from here: named as a step, not made up.
+    assert "restic-offsite" not in mine
+    assert any(s.startswith("restic-offsite: get tablet's own key") for s in change.steps)
 
 
 @pytest.mark.parametrize(
@@ -159,6 +162,7 @@ def test_retire_drops_it_everywhere_and_its_key_decrypts_nothing_new(
     got = decrypt(flake / "secrets/secrets.yaml", tmp_path / "age/desktop")
     assert got.returncode == 0 and "laptop" not in json.loads(got.stdout)
     assert any("deploy key" in step and "nb@laptop" in step for step in change.steps)
+    assert any(s.startswith("restic-offsite: revoke laptop's own key") for s in change.steps)
 
 
 @pytest.mark.parametrize(
