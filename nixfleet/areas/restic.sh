@@ -21,9 +21,24 @@ job() {
   [ -z "$to" ] || ssh -o ControlPath="$T/cm" -O exit "$to" >/dev/null 2>&1
 }
 
-# The repository's lock ids, one per line. sftp's batch language has quoting of its own, so a
-# path that holds quotes, backslashes or newlines is listed by restic instead.
+# rest_ls URL TYPE: the names a REST server lists of a repository's TYPE (its v2 API:
+# [{"name": …, "size": …}]), one per line. The URL holds the credentials, so curl reads it from
+# its config on stdin, never from argv.
+rest_ls() {
+  local u="${1%/}/$2/"
+  u=${u//\\/\\\\} u=${u//\"/\\\"}
+  printf 'url = "%s"\nheader = "Accept: application/vnd.x.restic.rest.v2"\nsilent\nshow-error\nfail\nmax-time = 20\n' "$u" |
+    curl -K - | grep -o '"name": *"[0-9a-f]*"' | sed 's/.*"\([0-9a-f]*\)"$/\1/'
+  return "${PIPESTATUS[1]}"
+}
+
+# The repository's lock ids, one per line: over sftp, from the directory, or over REST, without
+# restic (each restic run derives the repository key again, which costs a CPU half a second).
+# sftp's batch language has quoting of its own, so a path that holds quotes, backslashes or
+# newlines is listed by restic instead.
 lock_ids() {
+  # shellcheck disable=SC2154  # repo comes from restic-unit.sh's unit_env
+  case $repo in rest:http*) rest_ls "${repo#rest:}" locks; return ;; esac
   case $path in *[\"\\]* | *$'\n'*) r 30 list locks; return ;; esac
   if [ -n "$to" ]; then
     printf 'ls -1 "%s/locks"\n' "$path" |
