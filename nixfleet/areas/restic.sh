@@ -52,8 +52,12 @@ lock_ids() {
 }
 
 list_locks() {
-  if ! lock_ids >"$T/locks" 2>"$T/locks.err"; then
-    rec locks_error "$(tail -c 300 "$T/locks.err")"
+  local rc=0 err
+  lock_ids >"$T/locks" 2>"$T/locks.err" || rc=$?
+  if [ "$rc" != 0 ]; then
+    # Never an empty reason: an empty one would read as "no error".
+    err=$(tail -c 300 "$T/locks.err")
+    rec locks_error "${err:-listing the locks exited $rc}"
     return
   fi
   local id h p alive

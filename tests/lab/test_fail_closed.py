@@ -67,8 +67,14 @@ def mended(lab: Lab, host: str, tool: str) -> None:
             {"restic.snapshot-age", "restic.repo-locked", "backup.3-2-1"},
             "media-nas",
         ),
-        ("vps", "curl", set(), ""),  # vps runs no Syncthing: nothing needs curl there
-        ("desktop", "curl", {"syncthing.running"}, "could not read Syncthing's state"),
+        # curl reads Syncthing's REST API and lists an offsite (REST) repository's locks.
+        ("vps", "curl", {"restic.repo-locked"}, "could not read the locks of forgejo-offsite"),
+        (
+            "desktop",
+            "curl",
+            {"syncthing.running", "restic.repo-locked"},
+            "could not read the locks of documents-offsite",
+        ),
         (
             "vps",
             "systemctl",
