@@ -101,6 +101,21 @@ in
   # restic password.
   appendOnly = { offsite = "nas"; };
 
+  # Monitoring: every host runs Prometheus's node exporter, whose textfile collector serves the
+  # data-layer metrics `nixfleet verify` writes on that host (`textfileDirectory`); the host named
+  # in `server` runs Prometheus, which scrapes them all, evaluates the alert rules
+  # (lib/monitoring.nix), and sends what fires to Alertmanager beside it. lib/fleet.nix opens
+  # `exporterPort` on every host's firewall and `prometheusPort` on the server's, for the LAN
+  # (only 443 is forwarded from the internet). `verifyMaxAge`: how old the last verify's numbers
+  # may grow before an alert says they are stale; run `nixfleet verify` more often than that.
+  monitoring = {
+    server = "server";
+    exporterPort = 9100;
+    prometheusPort = 9090;
+    textfileDirectory = "/var/lib/prometheus-node-exporter-text";
+    verifyMaxAge = "26h";
+  };
+
   # restic jobs under 3-2-1: the data on its device, a copy on the NAS, a copy offsite.
   backups = {
     documents = {

@@ -61,6 +61,9 @@ let
     };
   }) (filter (repo: (appendOnly.${repo} or null) == hostName) j.repositories)) j.hosts)
     (attrNames (fleet.backups or { })));
+  # Monitoring (fleet.monitoring): every host's node exporter; the server's Prometheus.
+  mon = fleet.monitoring or null;
+  monitors = mon != null && mon.server == hostName;
 in
 {
   inherit hostName user;
@@ -114,6 +117,20 @@ in
       nb-ssh-key = secret (head (map (n: notebooks.${n}.user) (attrNames notebooks))) "nb-ssh-key";
     });
 
-  # What the firewall opens: the ports fleet.nix says the host exposes (SSH comes on top).
-  ports = me.exposes;
+  # The node exporter, whose textfile directory holds the data-layer metrics nixfleet verify
+  # writes; on the monitoring server, Prometheus and every host it scrapes, by name.
+  monitoring = if mon == null then null else {
+    inherit (mon) exporterPort textfileDirectory verifyMaxAge;
+    prometheus = if !monitors then null else {
+      port = mon.prometheusPort;
+      targets = builtins.mapAttrs (_: h: "${h.address}:${toString mon.exporterPort}") fleet.hosts;
+    };
+  };
+
+  # What the firewall opens: the ports fleet.nix says the host exposes (SSH comes on top), and
+  # the monitoring ports: the node exporter's everywhere, Prometheus's on its server.
+  ports = if mon == null then me.exposes else {
+    tcp = me.exposes.tcp ++ [ mon.exporterPort ] ++ (if monitors then [ mon.prometheusPort ] else [ ]);
+    inherit (me.exposes) udp;
+  };
 }

@@ -95,6 +95,20 @@ def _listed(entries: Mapping[str, Any], host: str) -> dict[str, Any]:
     return {name: e for name, e in sorted(entries.items()) if host in e["hosts"]}
 
 
+def _monitoring_ports(data: Mapping[str, Any], host: str) -> list[int]:
+    """The TCP ports monitoring opens on a host: the node exporter's on every host, and
+    Prometheus's on the host that runs it.
+
+    >>> m = {"monitoring": {"server": "srv", "exporterPort": 9100, "prometheusPort": 9090}}
+    >>> _monitoring_ports(m, "srv"), _monitoring_ports(m, "pc"), _monitoring_ports({}, "pc")
+    ([9100, 9090], [9100], [])
+    """
+    mon = data.get("monitoring")
+    if not mon:
+        return []
+    return [mon["exporterPort"], *([mon["prometheusPort"]] if mon["server"] == host else [])]
+
+
 def expected(data: Mapping[str, Any], host: str) -> dict[str, Any]:
     """What a host's flake must declare for the fleet data to hold, in ``declared.nix``'s shape
     (syncthing, nb, restic, secrets, network): worked out here in Python, independently of
@@ -213,7 +227,7 @@ def expected(data: Mapping[str, Any], host: str) -> dict[str, Any]:
         "restic": restic,
         "secrets": secrets,
         "network": {
-            "tcp": sorted({SSH_PORT, *me["exposes"]["tcp"]}),
+            "tcp": sorted({SSH_PORT, *me["exposes"]["tcp"], *_monitoring_ports(data, host)}),
             "udp": sorted(set(me["exposes"]["udp"])),
         },
     }

@@ -38,7 +38,7 @@ def render(verifications: Iterable[HostVerification]) -> str:
     >>> from nixfleet.verification import HostVerification, Metric
     >>> v = HostVerification("nas", (), (Metric("nixfleet_check_ok", {"host": "nas", "check": "x"}, 1.0),))
     >>> print(render([v]), end="")
-    # HELP nixfleet_check_ok 1 if the nixfleet check passed on the host, else 0.
+    # HELP nixfleet_check_ok 1 if the nixfleet check passed on the host, else 0 (its severity).
     # TYPE nixfleet_check_ok gauge
     nixfleet_check_ok{check="x",host="nas"} 1.0
     """

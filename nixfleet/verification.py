@@ -53,8 +53,14 @@ def verify(
             checks.append(result)
     host = context.host
     metrics = [
-        Metric("nixfleet_check_ok", {"host": host, "check": c.id}, float(c.ok)) for c in checks
+        Metric(
+            "nixfleet_check_ok",
+            {"host": host, "check": c.id, "severity": c.severity.value},
+            float(c.ok),
+        )
+        for c in checks
     ]
     if wanted is None:
         metrics += [m for area in areas.areas() for m in area.metrics(subjects)]
+        metrics.append(Metric(areas.VERIFIED, {"host": host}, context.now.timestamp()))
     return HostVerification(host, tuple(checks), tuple(metrics))

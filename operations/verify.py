@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 import gevent
 from pyinfra import logger
-from pyinfra.api.command import FunctionCommand, PyinfraCommand
+from pyinfra.api.command import FunctionCommand, PyinfraCommand, StringCommand
 from pyinfra.api.host import Host
 from pyinfra.api.operation import operation
 from pyinfra.api.state import State
 
 from facts.datalayer import DataLayer
-from nixfleet import areas, probe, process, remote
+from nixfleet import areas, probe, process, prometheus, remote
 from nixfleet.area import Context, Declared, Observed
+from nixfleet.areas import monitoring
 from nixfleet.areas.nixos import SYSTEM
 from nixfleet.checks import Severity
 from nixfleet.poll import poll_until
@@ -44,6 +45,28 @@ def data_layer_script(declared: Declared, ctx: Context) -> str:
     return probe.command(parts_for(declared, ctx))
 
 
+def _publish(
+    host: Host, exporter: monitoring.Exporter, result: HostVerification, sudo: bool
+) -> HostVerification:
+    """Write the host's metrics where its node exporter reads them (one round trip), and add
+    how that went to its findings as ``monitoring.textfile``."""
+    directory = exporter.textfile_directory
+    if directory is None:
+        written = monitoring.no_directory(exporter)
+    else:
+        part = monitoring.write_part(directory, prometheus.render([result]))
+        try:
+            _ok, output = host.run_shell_command(
+                StringCommand(probe.command([part])), **remote.escalation(sudo)
+            )
+            reply = probe.parse(output.stdout_lines).get(part.key)
+        except Exception as exc:  # the connection died: the metrics were not written
+            logger.debug(f"{host.name}: writing the textfile: {exc}")
+            reply = None
+        written = monitoring.written(directory, reply)
+    return replace(result, checks=(*result.checks, written))
+
+
 def _verify_step(
     state: State,
     host: Host,
@@ -58,6 +81,9 @@ def _verify_step(
     run = run_context(state)
     observed = run.after_switch.pop(host.name, None) or observe(host, parts_for(decl, ctx))
     result: HostVerification = verify(decl, observed, ctx)
+    exporter = decl[monitoring.AREA]
+    if exporter is not None:
+        result = _publish(host, exporter, result, settings.use_remote_sudo)
     run.recorder.record_verification(result)
     for check in result.checks:
         if not check.ok:

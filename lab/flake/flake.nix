@@ -27,11 +27,14 @@
       kept = builtins.filter (n: data.hosts ? ${n} || labHosts.${n} ? role) (builtins.attrNames labHosts);
       fleet = update data (lab // { hosts = builtins.listToAttrs (map (n: { name = n; value = labHosts.${n}; }) kept); });
       fleetLib = import (local ./lib/fleet.nix ../../lib/fleet.nix);
+      # The fleet's alert rules and scrape configuration, as the real modules/monitoring.nix
+      # takes them, with the lab's short waits.
+      monitoring = import (local ./lib/monitoring.nix ../../lib/monitoring.nix) { inherit fleet; lab = true; };
       # The lab's stand-in nixos-rebuild, as config.system.build.nixos-rebuild: what the real
       # tools build and re-exec unless told --fast / --no-reexec.
       rebuildScript = local ./lib/nixos-rebuild ../bin/nixos-rebuild;
       overrides = json ./overrides.json;
-      lib = import ./lib { inherit self fleet fleetLib rebuildScript overrides; };
+      lib = import ./lib { inherit self fleet fleetLib monitoring rebuildScript overrides; };
     in
     {
       inherit fleet;

@@ -4,7 +4,7 @@ Adding an area is adding one module (and, if it reads with a new on-host program
 ``<name>.sh`` beside it): nothing else lists the areas. Everything below is found from ``AREA``s:
 
 >>> [a.name for a in areas()]
-['nixos', 'systemd', 'syncthing', 'nb', 'restic', 'backup', 'secrets', 'network']
+['nixos', 'systemd', 'syncthing', 'nb', 'restic', 'backup', 'secrets', 'network', 'monitoring']
 >>> check_ids()[:3]
 ('nixos.current-system', 'nixos.revision', 'systemd.failed-units')
 """
@@ -60,9 +60,16 @@ def area_of(check_id: str) -> Area[Any]:
     return next(a for a in areas() if a.name == name)
 
 
+# When the verify read the host: an alert tells from it that the other numbers have grown old.
+VERIFIED = "nixfleet_verify_last_run_timestamp_seconds"
+
+
 def metric_help() -> dict[str, str]:
     """HELP text of every metric (the areas' and ``nixfleet_check_ok``)."""
-    out = {"nixfleet_check_ok": "1 if the nixfleet check passed on the host, else 0."}
+    out = {
+        "nixfleet_check_ok": "1 if the nixfleet check passed on the host, else 0 (its severity).",
+        VERIFIED: "When nixfleet verify last read the host.",
+    }
     for area in areas():
         out.update(area.help)
     return out

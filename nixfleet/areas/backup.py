@@ -209,17 +209,34 @@ def restore_drill(s: Subjects) -> Check | None:
 
 
 def metrics(s: Subjects) -> list[Metric]:
+    """Per job with paths: how old its newest snapshot may be, on which medium (for the alert
+    rules, which compare ages with it); how old its last successful restore drill may be, and
+    when it was, where it was read."""
+    host, copies = s.context.host, s.declared[AREA]
+    out = []
+    for name, copy in sorted(copies.items()):
+        limit = schedule.max_age(copy.timer, s.context.backup_max_age.get(name))
+        if limit is not None:
+            labels = {"host": host, "backup": name, "media": copy.media or ""}
+            out.append(Metric("nixfleet_backup_max_age_seconds", labels, limit.total_seconds()))
+        out.append(
+            Metric(
+                "nixfleet_restore_drill_max_age_seconds",
+                {"host": host, "backup": name},
+                s.context.drill_max_age.total_seconds(),
+            )
+        )
     drills = s.observed[DRILLS]
     if isinstance(drills, Unknown):
-        return []
-    return [
+        return out
+    return out + [
         Metric(
             "nixfleet_restore_drill_last_success_timestamp_seconds",
-            {"host": s.context.host, "job": d.job},
+            {"host": host, "backup": d.job},
             d.last_success.timestamp(),
-        )  # fmt: skip
+        )
         for d in sorted(drills.values(), key=lambda d: d.job)
-        if d.last_success and d.job in s.declared[AREA]
+        if d.last_success and d.job in copies
     ]
 
 
@@ -245,6 +262,13 @@ AREA: Area[dict[str, Copy]] = Area(
     help={
         "nixfleet_restore_drill_last_success_timestamp_seconds": (
             "When the job's last restore drill succeeded (restored files matched, data read back)."
-        )
+        ),
+        "nixfleet_restore_drill_max_age_seconds": (
+            "How long ago the job's last successful restore drill may be (drill_max_age)."
+        ),
+        "nixfleet_backup_max_age_seconds": (
+            "How old the job's newest snapshot may be (its schedule, or backup_max_age), and "
+            "the medium of its repository (local or offsite)."
+        ),
     },
 )

@@ -339,21 +339,25 @@ def conflicts(s: Subjects) -> Check | None:
 
 
 def metrics(s: Subjects) -> list[Metric]:
-    """Unpushed commits per declared notebook, where they could be counted."""
+    """Per declared notebook: unpushed commits and when the oldest was made, where they could be
+    counted, and how long they may stay unpushed (``nb_push_grace``)."""
     books = s.observed[NOTEBOOKS]
-    if isinstance(books, Unknown):
-        return []
+    host, grace = s.context.host, s.context.nb_push_grace.total_seconds()
     out = []
     for name, decl in sorted(s.declared[AREA].items()):
-        book = books.get(decl.path)
+        labels = {"host": host, "notebook": name}
+        out.append(Metric("nixfleet_notebook_push_grace_seconds", labels, grace))
+        book = None if isinstance(books, Unknown) else books.get(decl.path)
         if book and book.exists and not ({"ahead_behind", "unpushed"} & set(book.unread)):
-            out.append(
-                Metric(
-                    "nixfleet_notebook_unpushed_commits",
-                    {"host": s.context.host, "notebook": name},
-                    float(book.ahead),
+            out.append(Metric("nixfleet_notebook_unpushed_commits", labels, float(book.ahead)))
+            if book.ahead and book.oldest_unpushed is not None:
+                out.append(
+                    Metric(
+                        "nixfleet_notebook_oldest_unpushed_timestamp_seconds",
+                        labels,
+                        float(book.oldest_unpushed),
+                    )
                 )
-            )
     return out
 
 
@@ -375,6 +379,10 @@ AREA: Area[dict[str, DeclaredNotebook]] = Area(
     ),
     metrics=metrics,
     help={
-        "nixfleet_notebook_unpushed_commits": "Commits in an nb notebook not yet pushed to its remote."
+        "nixfleet_notebook_unpushed_commits": "Commits in an nb notebook not yet pushed to its remote.",
+        "nixfleet_notebook_oldest_unpushed_timestamp_seconds": (
+            "When the oldest commit of an nb notebook not yet on its remote was made."
+        ),
+        "nixfleet_notebook_push_grace_seconds": "How long notes may stay unpushed (nb_push_grace).",
     },
 )

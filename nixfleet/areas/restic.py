@@ -363,7 +363,7 @@ def last_run(s: Subjects) -> Check | None:
             "started": unit.exec_main_start,
             "exited": unit.exec_main_exit,
         }
-        if unit.active_state == "failed" or unit.result not in ("success", ""):
+        if failed(unit):
             problems.append(
                 Problem(
                     name,
@@ -505,14 +505,31 @@ def ago(delta: timedelta) -> str:
     return f"{hours / 24:.1f} d" if hours >= 48 else f"{hours:.1f} h"
 
 
+def failed(unit: UnitStatus) -> bool:
+    """Whether a job's unit failed its last run (a unit that has not run yet has not failed)."""
+    return bool(unit.active_state == "failed" or unit.result not in ("success", ""))
+
+
 def metrics(s: Subjects) -> list[Metric]:
-    """The time of each job's newest snapshot covering its paths, where one was read."""
-    if not _backups(s):
-        return []
-    jobs = s.observed[JOBS]
-    if isinstance(jobs, Unknown):
+    """Per job: whether its last run failed (every job, prune-only ones too), and the time of
+    its newest snapshot covering its paths, where each was read."""
+    if not s.declared[AREA]:
         return []
     out = []
+    units = s.observed[UNITS]
+    if not isinstance(units, Unknown):
+        out += [
+            Metric(
+                "nixfleet_backup_last_run_ok",
+                {"host": s.context.host, "backup": name},
+                0.0 if failed(unit) else 1.0,
+            )
+            for name, job in _jobs(s)
+            if (unit := units.get(job.service)) is not None
+        ]
+    jobs = s.observed[JOBS]
+    if not _backups(s) or isinstance(jobs, Unknown):
+        return out
     for name, job in _backups(s):
         got = jobs.get(name)
         latest = newest_covering(got, job.paths) if got else None
@@ -520,7 +537,7 @@ def metrics(s: Subjects) -> list[Metric]:
             out.append(
                 Metric(
                     "nixfleet_backup_last_snapshot_timestamp_seconds",
-                    {"host": s.context.host, "job": name},
+                    {"host": s.context.host, "backup": name},
                     latest.time.timestamp(),
                 )
             )
@@ -550,7 +567,10 @@ AREA: Area[dict[str, DeclaredJob]] = Area(
     ),
     metrics=metrics,
     help={
-        "nixfleet_backup_last_snapshot_timestamp_seconds": "Time of the newest snapshot of a restic job."
+        "nixfleet_backup_last_snapshot_timestamp_seconds": "Time of the newest snapshot of a restic job.",
+        "nixfleet_backup_last_run_ok": (
+            "0 if the last run of a restic job failed, 1 if it succeeded or has not run yet."
+        ),
     },
     units=lambda d: [j.service for j in d.values()],
 )

@@ -344,12 +344,15 @@ def _unread_api(st: SyncthingState, check_id: str, *endpoints: str) -> Check | N
     return verdict(check_id, [problem], "") if problem else None
 
 
+# The REST calls that tell whether each peer is connected.
+PEER_READS = ("system/status", "system/connections", "stats/device", "config/devices")
+
+
 def peers_connected(s: Subjects) -> Check | None:
     if not (live := _live(s)):
         return None
     declared, st = live
-    needs = ("system/status", "system/connections", "stats/device", "config/devices")
-    if bad := _unread_api(st, "syncthing.peers-connected", *needs):
+    if bad := _unread_api(st, "syncthing.peers-connected", *PEER_READS):
         return bad
     peers = st.peers
     problems, details = [], {}
@@ -483,19 +486,29 @@ def max_conflicts(s: Subjects) -> Check | None:
 
 
 def metrics(s: Subjects) -> list[Metric]:
-    """Conflict copies per declared folder, where Syncthing runs and the folder was scanned."""
+    """Conflict copies per declared folder, where the folder was scanned, and whether each
+    declared peer is connected, where the connections were read; only while Syncthing runs."""
     st, declared = s.observed[STATUS], s.declared[AREA]
     if not declared or not isinstance(st, SyncthingState) or not st.running:
         return []
-    return [
+    host = s.context.host
+    out = [
         Metric(
-            "nixfleet_sync_conflicts",
-            {"host": s.context.host, "folder": fid},
-            float(len(folder.conflicts)),
+            "nixfleet_sync_conflicts", {"host": host, "folder": fid}, float(len(folder.conflicts))
         )
         for fid, folder in sorted(st.folders.items())
         if "conflicts" not in folder.unread and fid in declared.folders
     ]
+    if not (set(PEER_READS) & set(st.unread)):
+        for name, device_id in sorted(declared.devices.items()):
+            peer = st.peers.get(device_id)
+            connected = bool(peer and peer.connected and not peer.paused)
+            out.append(
+                Metric(
+                    "nixfleet_sync_peer_connected", {"host": host, "peer": name}, float(connected)
+                )
+            )
+    return out
 
 
 def _reads(d: Declaration | None, _ctx: Context) -> list[Part | None]:
@@ -519,6 +532,9 @@ AREA: Area[Declaration | None] = Area(
         CheckSpec("syncthing.max-conflicts", max_conflicts),
     ),
     metrics=metrics,
-    help={"nixfleet_sync_conflicts": "Syncthing conflict copies in a folder."},
+    help={
+        "nixfleet_sync_conflicts": "Syncthing conflict copies in a folder.",
+        "nixfleet_sync_peer_connected": "1 if Syncthing is connected to the declared peer, else 0.",
+    },
     units=lambda d: ["syncthing.service"] if d else [],
 )

@@ -38,6 +38,7 @@ FLAKE_TEMPLATE = REPO / "lab" / "flake"
 # The fleet's data and the helper that reads it: the lab flake uses the very files the real one does.
 FLEET_DATA = REPO / "fleet.nix"
 FLEET_LIB = REPO / "lib" / "fleet.nix"
+MONITORING_LIB = REPO / "lib" / "monitoring.nix"
 REBUILD_STAND_IN = (
     REPO / "lab" / "bin" / "nixos-rebuild"
 )  # also the flake's system.build.nixos-rebuild
@@ -571,11 +572,12 @@ def _wait_running(paths: LabPaths, host: LabHost, host_key: str) -> None:
 def assemble_flake(
     target: Path, fleet_path: Path, lab: Mapping[str, Any], extra: Mapping[str, str]
 ) -> None:
-    """The lab flake in ``target``: the template, the fleet's data and its helper, ``lab.json``,
+    """The lab flake in ``target``: the template, the fleet's data and its helpers, ``lab.json``,
     and ``extra`` files (its sops files)."""
     shutil.copytree(FLAKE_TEMPLATE, target)
     shutil.copy(fleet_path, target / "fleet.nix")
     shutil.copy(FLEET_LIB, target / "lib" / "fleet.nix")
+    shutil.copy(MONITORING_LIB, target / "lib" / "monitoring.nix")
     shutil.copy(REBUILD_STAND_IN, target / "lib" / "nixos-rebuild")
     (target / "lab.json").write_text(json.dumps(lab, indent=2, sort_keys=True) + "\n")
     for name, text in extra.items():

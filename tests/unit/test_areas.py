@@ -102,8 +102,9 @@ def toy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_the_registry_holds_every_area_in_report_order() -> None:
     assert [a.name for a in areas.areas()] == [
         "nixos", "systemd", "syncthing", "nb", "restic", "backup", "secrets", "network",
+        "monitoring",
     ]  # fmt: skip
-    assert len(areas.check_ids()) == len(set(areas.check_ids())) == 20
+    assert len(areas.check_ids()) == len(set(areas.check_ids())) == 21
     assert all(
         spec.id.startswith(area.name + ".") for area in areas.areas() for spec in area.checks
     )

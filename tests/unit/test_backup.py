@@ -110,8 +110,19 @@ def test_recent_successful_drills_pass_and_give_the_metric() -> None:
     read = drills(**{"documents-nas": ("ok", "2"), "documents-offsite": ("ok", "30")})
     assert drill_check(read).ok
     s = Subjects(declared(BOTH), Observed({"drills": read}), Context(host="laptop", now=NOW))
-    got = {m.labels["job"]: m.value for m in backup.metrics(s)}
-    assert got["documents-nas"] == (NOW - timedelta(hours=2)).timestamp()
+    got = {(m.name, m.labels["backup"]): m.value for m in backup.metrics(s)}
+    last = "nixfleet_restore_drill_last_success_timestamp_seconds"
+    assert got[last, "documents-nas"] == (NOW - timedelta(hours=2)).timestamp()
+    assert got["nixfleet_restore_drill_max_age_seconds", "documents-nas"] == 7 * 86400
+
+
+def test_the_limits_the_alert_rules_compare_with_are_metrics_even_when_nothing_was_read() -> None:
+    unread = Unknown("read the restore drills", "exit status 1")
+    s = Subjects(declared(BOTH), Observed({"drills": unread}), Context(host="laptop", now=NOW))
+    got = {(m.name, m.labels["backup"]): m for m in backup.metrics(s)}
+    daily = got["nixfleet_backup_max_age_seconds", "documents-offsite"]
+    assert daily.value == 26 * 3600 and daily.labels["media"] == "offsite"
+    assert not any(name.endswith("last_success_timestamp_seconds") for name, _ in got)
 
 
 def test_an_old_or_failed_or_missing_drill_is_an_error() -> None:

@@ -19,7 +19,7 @@ def fleet() -> list[HostVerification]:
         Metric("nixfleet_check_ok", {"host": "nas", "check": "restic.snapshot-age"}, 1.0),
         Metric(
             "nixfleet_backup_last_snapshot_timestamp_seconds",
-            {"host": "nas", "job": "home"},
+            {"host": "nas", "backup": "home"},
             SNAPSHOT,
         ),
     )
@@ -35,8 +35,8 @@ def test_each_gauge_has_help_and_type_then_its_samples_sorted_by_label() -> None
         "# HELP nixfleet_backup_last_snapshot_timestamp_seconds Time of the newest snapshot of a "
         "restic job.",
         "# TYPE nixfleet_backup_last_snapshot_timestamp_seconds gauge",
-        'nixfleet_backup_last_snapshot_timestamp_seconds{host="nas",job="home"} 1.7641056e+09',
-        "# HELP nixfleet_check_ok 1 if the nixfleet check passed on the host, else 0.",
+        'nixfleet_backup_last_snapshot_timestamp_seconds{backup="home",host="nas"} 1.7641056e+09',
+        "# HELP nixfleet_check_ok 1 if the nixfleet check passed on the host, else 0 (its severity).",
         "# TYPE nixfleet_check_ok gauge",
         'nixfleet_check_ok{check="restic.snapshot-age",host="nas"} 1.0',
         'nixfleet_check_ok{check="syncthing.running",host="laptop"} 0.0',

@@ -5,7 +5,7 @@
 # minimal NixOS with their own user and SSH, then deploys the rest; a NAS also has its storage
 # (nas.nix), which exists before any client backs up to it. A service host (the offsite
 # repository's stand-in) is installed with its service and never deployed.
-{ self, fleet, fleetLib, rebuildScript, overrides }:
+{ self, fleet, fleetLib, monitoring, rebuildScript, overrides }:
 let
   inherit (import ./merge.nix) merge all;
   roleModules = {
@@ -27,7 +27,8 @@ let
     syncthing = null;
     ports = { tcp = [ 443 8443 ]; udp = [ ]; };
   };
-  unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix ];
+  unitModules = [ ../modules/restic.nix ../modules/syncthing-units.nix ../modules/notebooks.nix
+    ../modules/prometheus-units.nix ];
 
   # The lab's own programs (lib/bin), one store path that units name, as NixOS units name the
   # store paths of their scripts.
@@ -42,10 +43,10 @@ let
   system = { hostName, installed }:
     let
       fleetHost = if fleet.hosts ? ${hostName} then fleetLib { inherit fleet hostName; } else serviceHost hostName;
-      args = { inherit fleet fleetHost labTools; };
+      args = { inherit fleet fleetHost labTools monitoring; };
       modules = [ ../modules/base.nix ]
         ++ (if installed then installedModules.${fleetHost.role} or [ ]
-            else [ ../modules/data.nix ] ++ roleModules.${fleetHost.role});
+            else [ ../modules/data.nix ../modules/monitoring.nix ] ++ roleModules.${fleetHost.role});
       hostOverrides = if installed then { } else overrides.${hostName} or { };
       declared = all ((map (m: import m args) modules) ++ [ (hostOverrides.settings or { }) ]);
       withUnits = all ([ declared ] ++ map (m: import m (args // { config = declared; })) unitModules);
