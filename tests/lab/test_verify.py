@@ -40,12 +40,16 @@ def test_a_settled_lab_verifies_clean_and_writes_every_report(settled: Lab) -> N
     for metric in ("nixfleet_check_ok{", "nixfleet_backup_last_snapshot_timestamp_seconds{",
                    "nixfleet_sync_conflicts{", "nixfleet_notebook_unpushed_commits{"):  # fmt: skip
         assert metric in prom
-    assert 'nixfleet_check_ok{check="restic.snapshot-age",host="server"} 1' in prom
+    assert 'nixfleet_check_ok{check="restic.snapshot-age",host="server",severity="error"} 1' in prom
     assert (
-        'nixfleet_restore_drill_last_success_timestamp_seconds{host="laptop",job="documents-nas"}'
+        'nixfleet_restore_drill_last_success_timestamp_seconds{backup="documents-nas",host="laptop"}'
         in prom
     )
-    assert 'nixfleet_check_ok{check="backup.3-2-1",host="laptop"} 1' in prom
+    assert 'nixfleet_check_ok{check="backup.3-2-1",host="laptop",severity="error"} 1' in prom
+    # Each host's own metrics are in its node exporter's textfile directory too.
+    on_host = settled.console("laptop", "cat /var/lib/prometheus-node-exporter-text/nixfleet.prom")
+    assert 'nixfleet_check_ok{check="backup.3-2-1",host="laptop",severity="error"} 1' in on_host
+    assert 'host="server"' not in on_host
 
 
 BACKED_UP = {"desktop", "laptop", "server", "vps"}
