@@ -114,6 +114,9 @@ in
     prometheusPort = 9090;
     textfileDirectory = "/var/lib/prometheus-node-exporter-text";
     verifyMaxAge = "26h";
+    # Where Alertmanager mails alerts, through which SMTP server (logging in as `from`, with the
+    # sops secret <server>/alertmanager-smtp: SMTP_PASSWORD=…). PLACEHOLDER: yours.
+    alerts = { to = "alice@example.org"; from = "alerts@example.org"; smarthost = "smtp.example.org:587"; };
   };
 
   # restic jobs under 3-2-1: the data on its device, a copy on the NAS, a copy offsite.

@@ -1,11 +1,13 @@
-"""Verify the fleet's data layer against its flake. Read-only: nothing on any host changes.
+"""Verify the fleet's data layer against its flake. Nothing on any host changes but the metrics
+textfile its node exporter serves (where the flake declares one).
 
     pyinfra -y inventory/lab.py deploys/verify.py
     pyinfra -y inventory/home.py deploys/verify.py --limit servers
 
 Checks the running system, failed units, Syncthing, nb notebooks, restic backups, secrets and
-open ports. Findings go to .fleet/last-verify.json (and the Prometheus textfile, if
-``prometheus_textfile`` is set in data); pyinfra exits non-zero if an error-severity check fails.
+open ports. Findings go to .fleet/last-verify.json, each host's metrics to its node exporter's
+textfile directory (and all of them to one controller-side textfile, if ``prometheus_textfile``
+is set in data); pyinfra exits non-zero if an error-severity check fails.
 """
 
 from pyinfra.context import host, state

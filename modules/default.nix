@@ -1,11 +1,11 @@
 # Shared by every host: users, SSH with keys only, a firewall that opens only what the host
-# declares in fleet.nix, Nix, git, the node exporter, secrets, and the data-layer modules.
+# declares in fleet.nix, Nix, git, secrets, and the data-layer and monitoring modules.
 { config, lib, fleet, fleetHost, hostName, ... }:
 let
   me = fleet.hosts.${hostName};
 in
 {
-  imports = [ ./deploy.nix ./nb.nix ./syncthing.nix ./backup.nix ../home ];
+  imports = [ ./deploy.nix ./nb.nix ./syncthing.nix ./backup.nix ./monitoring.nix ../home ];
 
   networking.hostName = hostName;
 
@@ -38,9 +38,6 @@ in
 
   # push_flake keeps the flake's revision in /etc/nixos as a git checkout.
   programs.git.enable = true;
-
-  # Prometheus scrapes this over the LAN; the port is not in the firewall unless declared.
-  services.prometheus.exporters.node.enable = true;
 
   sops.defaultSopsFile = ../secrets/secrets.yaml;
   # Each host's age identity, made when the host is added (its recipient is in .sops.yaml).

@@ -105,10 +105,12 @@ def data_layer(
 ) -> Generator[PyinfraCommand, None, None]:
     """
     Check the host's NixOS system, systemd units, Syncthing, nb notebooks, restic backups,
-    secrets and open ports against what its flake declares. Read-only. The facts are read when
-    the operation runs, in one round trip; on a host that ``nixos.rebuild`` just switched, they
-    are those its safe switch read last, after the new generation became the boot default. The
-    host fails when an error-severity check fails.
+    secrets and open ports against what its flake declares. The facts are read when the
+    operation runs, in one round trip; on a host that ``nixos.rebuild`` just switched, they are
+    those its safe switch read last, after the new generation became the boot default. The only
+    write is the host's own metrics, into its node exporter's textfile directory, atomically
+    (``monitoring.textfile`` says how that went). The host fails when an error-severity check
+    fails.
 
     + declared: the host's declarations (``Desired.declared``, the JSON of ``declared.nix``)
     + settings: the host's validated settings (``HostSettings``): where its flake checkout is,

@@ -1,8 +1,11 @@
 # services.prometheus (its exporters and Alertmanager) → systemd units, as nixpkgs'
 # nixos/modules/services/monitoring/prometheus/{default,alertmanager}.nix and
 # exporters/node.nix make them: the same flags, a config file in the store, state under
-# /var/lib (prometheus2, alertmanager) and a user of their own (DynamicUser here, as NixOS's
-# Alertmanager and exporters have). Binaries are Debian's, from the lab's /usr (no nixpkgs).
+# /var/lib (prometheus2, alertmanager), and none of them root. Here each runs as a DynamicUser,
+# as NixOS's Alertmanager does (NixOS gives Prometheus and the node exporter static users,
+# prometheus and node-exporter, which the lab would have to add to every host). Binaries are
+# Debian's, from the lab's /usr (there is no nixpkgs). NixOS renders Alertmanager's
+# configuration through envsubst first; the lab's has no variable in it.
 { config, ... }:
 let
   inherit (builtins) concatStringsSep map toFile toJSON;

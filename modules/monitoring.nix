@@ -1,0 +1,98 @@
+# Monitoring (fleet.nix's `monitoring`): on every host, Prometheus's node exporter with its
+# textfile collector, where `nixfleet verify` leaves the host's data-layer metrics; on the
+# monitoring server, Prometheus scraping every host, the fleet's alert rules (lib/monitoring.nix,
+# shared with the lab), Alertmanager mailing what fires, and Grafana with nixfleet's dashboard.
+# The firewall opens the exporter's and Prometheus's ports (lib/fleet.nix's `ports`); Alertmanager
+# and Grafana stay on loopback (ssh -L 3000:127.0.0.1:3000 server, or a Caddy site).
+{ config, lib, pkgs, fleet, fleetHost, hostName, ... }:
+let
+  m = fleetHost.monitoring;
+  p = m.prometheus;
+  monitoring = import ../lib/monitoring.nix { inherit fleet; };
+  alerts = fleet.monitoring.alerts;
+
+  # Alerts by e-mail (fleet.nix's monitoring.alerts), grouped per alert and host, and mailed
+  # again when they clear. The SMTP password is $SMTP_PASSWORD, from the sops environment file
+  # below, which the module substitutes (envsubst) when Alertmanager starts: in no store path.
+  alertmanagerConfig = {
+    global = {
+      smtp_smarthost = alerts.smarthost;
+      smtp_from = alerts.from;
+      smtp_auth_username = alerts.from;
+      smtp_auth_password = "$SMTP_PASSWORD";
+    };
+    route = {
+      receiver = "owner";
+      group_by = [ "alertname" "host" ];
+      group_wait = "30s";
+      group_interval = "5m";
+      repeat_interval = "4h";
+    };
+    receivers = [{ name = "owner"; email_configs = [{ inherit (alerts) to; send_resolved = true; }]; }];
+  };
+  # Grafana's data source (this Prometheus) and nixfleet's dashboard, provisioned.
+  datasource = {
+    name = "Prometheus";
+    uid = "prometheus";
+    type = "prometheus";
+    url = "http://127.0.0.1:${toString p.port}";
+    isDefault = true;
+  };
+  dashboards = {
+    name = "nixfleet";
+    options.path = pkgs.linkFarm "nixfleet-dashboards" [
+      { name = "nixfleet.json"; path = ./dashboards/nixfleet.json; }
+    ];
+  };
+in
+{
+  config = lib.mkIf (m != null) (lib.mkMerge [
+    {
+      services.prometheus.exporters.node = {
+        enable = true;
+        port = m.exporterPort;
+        enabledCollectors = [ "textfile" ];
+        # Outside /home: the exporter runs with ProtectHome.
+        extraFlags = [ "--collector.textfile.directory=${m.textfileDirectory}" ];
+      };
+      # Written by nixfleet verify as root, read by the exporter's own user.
+      systemd.tmpfiles.rules = [ "d ${m.textfileDirectory} 0755 root root - -" ];
+    }
+    (lib.mkIf (p != null) {
+      services.prometheus = {
+        enable = true;
+        inherit (p) port;
+        globalConfig = {
+          scrape_interval = monitoring.scrapeInterval;
+          scrape_timeout = monitoring.scrapeTimeout;
+          evaluation_interval = monitoring.evaluationInterval;
+        };
+        scrapeConfigs = monitoring.scrapeConfigs p.targets;
+        # promtool checks them at build time (checkConfig); make test unit-tests every rule.
+        rules = [ (builtins.toJSON monitoring.rules) ];
+        alertmanagers = [{ static_configs = [{ targets = [ "127.0.0.1:9093" ]; }]; }];
+      };
+
+      services.prometheus.alertmanager = {
+        enable = true;
+        listenAddress = "127.0.0.1";
+        port = 9093;
+        # One Alertmanager, no cluster: nothing listens on 9094.
+        extraFlags = [ "--cluster.listen-address=" ];
+        environmentFile = config.sops.secrets.alertmanager-smtp.path;
+        configuration = alertmanagerConfig;
+      };
+      sops.secrets.alertmanager-smtp = { owner = "root"; group = "root"; mode = "0400"; key = "${hostName}/alertmanager-smtp"; };
+
+      services.grafana = {
+        enable = true;
+        settings.server = { http_addr = "127.0.0.1"; http_port = 3000; };
+        provision = {
+          enable = true;
+          datasources.settings.datasources = [ datasource ];
+          dashboards.settings.providers = [ dashboards ];
+        };
+      };
+    })
+  ]);
+}
