@@ -114,7 +114,7 @@ def _run_deploy_file(inventory: str, deploy: str, limit: tuple[str, ...], verbos
 @click.option("-v", "verbose", count=True, help="More output (-vv shows commands).")
 def verify(inventory: str, limit: tuple[str, ...], verbose: int) -> None:
     """Check every host's data layer against the flake (pyinfra -y INVENTORY deploys/verify.py);
-    change nothing.
+    change nothing but each host's metrics, in its node exporter's textfile directory.
 
     \b
     Exit codes: 0 no error-severity finding on any host; 1 an error finding, a host that could
