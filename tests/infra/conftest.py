@@ -5,7 +5,8 @@
     pytest tests/infra --inventory=inventory/home.py --limit nas    # one real host
 
 Each test module names a role (``ROLE``); the hosts with that role are those whose flake
-configuration declares it (Syncthing, restic jobs, the backup target, the notebook remotes), so
+configuration declares it (Syncthing, restic jobs, the backup target, the notebook remotes, the
+node exporter), so
 there is no second list of hosts here.
 """
 
@@ -22,7 +23,7 @@ import testinfra
 
 from nixfleet import flake, fleet_inventory
 from nixfleet.area import Declared
-from nixfleet.areas import nb, restic, syncthing
+from nixfleet.areas import monitoring, nb, restic, syncthing
 from nixfleet.settings import HostSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,6 +79,7 @@ ROLES = {
     "restic": lambda h, fleet: bool(h.declared[restic.AREA]),
     "backup-target": lambda h, fleet: h.name in _remote_hosts(fleet, "restic"),
     "notebook-remote": lambda h, fleet: h.name in _remote_hosts(fleet, "notebooks"),
+    "node-exporter": lambda h, fleet: h.declared[monitoring.AREA] is not None,
 }
 
 
