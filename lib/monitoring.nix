@@ -35,9 +35,22 @@ let
   };
 in
 {
-  scrapeInterval = wait "30s" "2s";
-  scrapeTimeout = wait "10s" "2s";
-  evaluationInterval = wait "30s" "2s";
+  # services.prometheus.globalConfig and .alertmanagers (Alertmanager beside Prometheus).
+  globalConfig = {
+    scrape_interval = wait "30s" "2s";
+    scrape_timeout = wait "10s" "2s";
+    evaluation_interval = wait "30s" "2s";
+  };
+  alertmanagers = [{ static_configs = [{ targets = [ "127.0.0.1:9093" ]; }]; }];
+  # Alertmanager's route to one receiver: a notification per alert and host, again while it
+  # fires (every 4 h) and once it clears (the receiver's send_resolved).
+  route = receiver: {
+    inherit receiver;
+    group_by = [ "alertname" "host" ];
+    group_wait = wait "30s" "1s";
+    group_interval = wait "5m" "1s";
+    repeat_interval = "4h";
+  };
 
   # One static target per host, labelled with its fleet name (`host`), which `up` carries too.
   # The target's label wins over the one in the host's textfile (honor_labels is off, so that

@@ -11,8 +11,8 @@ let
   monitoring = import ../lib/monitoring.nix { inherit fleet; };
   alerts = fleet.monitoring.alerts;
 
-  # Alerts by e-mail (fleet.nix's monitoring.alerts), grouped per alert and host, and mailed
-  # again when they clear. The SMTP password is $SMTP_PASSWORD, from the sops environment file
+  # Alerts by e-mail (fleet.nix's monitoring.alerts), per alert and host, and again when they
+  # clear. The SMTP password is $SMTP_PASSWORD, from the sops environment file
   # below, which the module substitutes (envsubst) when Alertmanager starts: in no store path.
   alertmanagerConfig = {
     global = {
@@ -21,13 +21,7 @@ let
       smtp_auth_username = alerts.from;
       smtp_auth_password = "$SMTP_PASSWORD";
     };
-    route = {
-      receiver = "owner";
-      group_by = [ "alertname" "host" ];
-      group_wait = "30s";
-      group_interval = "5m";
-      repeat_interval = "4h";
-    };
+    route = monitoring.route "owner";
     receivers = [{ name = "owner"; email_configs = [{ inherit (alerts) to; send_resolved = true; }]; }];
   };
   # Grafana's data source (this Prometheus) and nixfleet's dashboard, provisioned.
@@ -62,15 +56,10 @@ in
       services.prometheus = {
         enable = true;
         inherit (p) port;
-        globalConfig = {
-          scrape_interval = monitoring.scrapeInterval;
-          scrape_timeout = monitoring.scrapeTimeout;
-          evaluation_interval = monitoring.evaluationInterval;
-        };
+        inherit (monitoring) globalConfig alertmanagers;
         scrapeConfigs = monitoring.scrapeConfigs p.targets;
         # promtool checks them at build time (checkConfig); make test unit-tests every rule.
         rules = [ (builtins.toJSON monitoring.rules) ];
-        alertmanagers = [{ static_configs = [{ targets = [ "127.0.0.1:9093" ]; }]; }];
       };
 
       services.prometheus.alertmanager = {

@@ -23,6 +23,8 @@ from nixfleet.lab.topology import SERVICE_ROLE, LabHost, LabPaths
 from nixfleet.poll import poll_until
 
 REPO = Path(__file__).resolve().parents[2]
+# A lab host's restic environment for its copy of a job on the nas ({job}: <host>-<job>).
+RESTIC_ENV = "RESTIC_PASSWORD_FILE=/run/secrets/restic-password RESTIC_REPOSITORY=sftp:root@nas:/srv/restic/{job}"
 PYINFRA = str(Path(sys.executable).parent / "pyinfra")
 
 
@@ -154,6 +156,15 @@ class Lab:
         if settled is None:
             raise AssertionError(f"the lab did not settle: {seen[-1].failing()}\n{seen[-1].output}")
         return settled
+
+    def backdate_backups(self, host: str, job: str, *paths: str) -> None:
+        """Replace every snapshot of ``host``'s ``job`` on the nas by one made two days ago (the
+        lab's timers rerun backups only hourly): a backup older than a daily schedule allows."""
+        env = RESTIC_ENV.format(job=f"{host}-{job}")
+        two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
+        self.console(host, f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
+                           f'{env} restic backup -q --time "{two_days_ago}" {" ".join(paths)} && '
+                           f"{env} restic forget -q $ids")  # fmt: skip
 
     def git(self, *args: str) -> str:
         argv = ["git", "-C", str(self.paths.flake), "-c", "user.name=test", "-c", "user.email=t@x"]

@@ -18,7 +18,6 @@ from nixfleet.poll import poll_until
 
 TEXTFILES = "/var/lib/prometheus-node-exporter-text"
 WEBHOOK_LOG = "/var/lib/nixfleet-alert-webhook/alerts.jsonl"
-RESTIC_ENV = "RESTIC_PASSWORD_FILE=/run/secrets/restic-password RESTIC_REPOSITORY=sftp:root@nas:/srv/restic/{job}"
 
 
 def address(lab: Lab, host: str) -> str:
@@ -106,11 +105,7 @@ def test_syncthing_stopped_on_the_laptop_fires_alerts_that_clear_once_it_runs(
 
 def test_a_stale_backup_fires_until_a_fresh_snapshot_is_taken(clean_after: Lab) -> None:
     lab = clean_after
-    env = RESTIC_ENV.format(job="vps-forgejo")
-    two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
-    lab.console("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
-                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo /var/lib/postgresql && '
-                   f"{env} restic forget -q $ids")  # fmt: skip
+    lab.backdate_backups("vps", "forgejo", "/var/lib/forgejo", "/var/lib/postgresql")
     stale = ("NixfleetBackupStale", "vps", "forgejo-nas")
     try:
         assert "restic.snapshot-age" in lab.verify().failing()["vps"]

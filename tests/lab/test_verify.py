@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Lab
+from conftest import RESTIC_ENV, Lab
 
 from nixfleet.lab import manager
 
@@ -14,7 +14,6 @@ ST_API = (
     'curl -fsS -X "$1" -H "X-API-Key: $k" "http://127.0.0.1:8384/rest/$2" ${3:+-d "$3"} >/dev/null; }; '
 )
 NB = "/home/alice/.nb/home"
-RESTIC_ENV = "RESTIC_PASSWORD_FILE=/run/secrets/restic-password RESTIC_REPOSITORY=sftp:root@nas:/srv/restic/{job}"
 
 
 def as_alice(command: str) -> str:
@@ -226,12 +225,7 @@ def test_a_secret_with_mode_0644(clean_after: Lab) -> None:
 
 def test_a_snapshot_older_than_the_schedule_allows(clean_after: Lab) -> None:
     lab = clean_after
-    env = RESTIC_ENV.format(job="vps-forgejo")
-    # Replace every snapshot by one made "two days ago" (the lab's timer reruns only hourly).
-    two_days_ago = "$(date -d '2 days ago' '+%Y-%m-%d %H:%M:%S')"
-    lab.console("vps", f"ids=$({env} restic snapshots -q --json | jq -r '.[].id') && "
-                   f'{env} restic backup -q --time "{two_days_ago}" /var/lib/forgejo /var/lib/postgresql && '
-                   f"{env} restic forget -q $ids")  # fmt: skip
+    lab.backdate_backups("vps", "forgejo", "/var/lib/forgejo", "/var/lib/postgresql")
     try:
         result = lab.verify()
         # The NAS copy is stale: so is the local copy 3-2-1 counts (the offsite one is fresh).

@@ -27,14 +27,9 @@ let
       enable = true;
       inherit (p) port;
       listenAddress = "0.0.0.0";
-      globalConfig = {
-        scrape_interval = monitoring.scrapeInterval;
-        scrape_timeout = monitoring.scrapeTimeout;
-        evaluation_interval = monitoring.evaluationInterval;
-      };
+      inherit (monitoring) globalConfig alertmanagers;
       scrapeConfigs = monitoring.scrapeConfigs p.targets;
       rules = [ (builtins.toJSON monitoring.rules) ];
-      alertmanagers = [{ static_configs = [{ targets = [ "127.0.0.1:9093" ]; }]; }];
       alertmanager = {
         enable = true;
         listenAddress = "127.0.0.1";
@@ -42,13 +37,7 @@ let
         # No cluster: a single Alertmanager, which would otherwise listen on 9094 everywhere.
         extraFlags = [ "--cluster.listen-address=" ];
         configuration = {
-          route = {
-            receiver = "webhook";
-            group_by = [ "alertname" "host" ];
-            group_wait = "1s";
-            group_interval = "1s";
-            repeat_interval = "1h";
-          };
+          route = monitoring.route "webhook";
           receivers = [{
             name = "webhook";
             webhook_configs = [{ url = "http://127.0.0.1:${toString webhook.port}/"; send_resolved = true; }];

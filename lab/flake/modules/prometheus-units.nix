@@ -22,65 +22,46 @@ let
     alerting.alertmanagers = prom.alertmanagers or [ ];
   });
   alertmanagerYml = toFile "alertmanager.yml" (toJSON am.configuration);
-  hardened = {
-    DynamicUser = true;
-    ProtectHome = true;
-    ProtectSystem = "strict";
-    PrivateTmp = true;
-    NoNewPrivileges = true;
-    Restart = "always";
+  # A daemon of its own, started at boot, hardened as the NixOS modules harden theirs; its state
+  # (if any) under /var/lib/<stateDirectory>.
+  daemon = name: enabled: description: argv: stateDirectory: if !enabled then { } else {
+    ${name} = {
+      inherit description;
+      wantedBy = [ "multi-user.target" ];
+      after = [ "network.target" ];
+      serviceConfig = {
+        ExecStart = concatStringsSep " " argv;
+        DynamicUser = true;
+        ProtectHome = true;
+        ProtectSystem = "strict";
+        PrivateTmp = true;
+        NoNewPrivileges = true;
+        Restart = "always";
+      } // (if stateDirectory == null then { } else {
+        StateDirectory = stateDirectory;
+        WorkingDirectory = "/var/lib/${stateDirectory}";
+      });
+    };
   };
 in
 {
   systemd.services =
-    (if !(node.enable or false) then { } else {
-      prometheus-node-exporter = {
-        description = "Prometheus exporter for machine metrics";
-        wantedBy = [ "multi-user.target" ];
-        after = [ "network.target" ];
-        serviceConfig = hardened // {
-          ExecStart = concatStringsSep " " ([ "/usr/bin/prometheus-node-exporter" ]
-            ++ map (c: "--collector.${c}") (node.enabledCollectors or [ ])
-            ++ [ "--web.listen-address=${node.listenAddress or "0.0.0.0"}:${toString node.port}" ]
-            ++ node.extraFlags or [ ]);
-        };
-      };
-    })
-    // (if !(prom.enable or false) then { } else {
-      prometheus = {
-        description = "Prometheus monitoring system and time series database";
-        wantedBy = [ "multi-user.target" ];
-        after = [ "network.target" ];
-        serviceConfig = hardened // {
-          ExecStart = "/usr/bin/prometheus --config.file=${prometheusYml} --storage.tsdb.path=/var/lib/prometheus2/data/ --web.listen-address=${prom.listenAddress}:${toString prom.port}";
-          StateDirectory = "prometheus2";
-          WorkingDirectory = "/var/lib/prometheus2";
-        };
-      };
-    })
-    // (if !(am.enable or false) then { } else {
-      alertmanager = {
-        description = "Prometheus Alertmanager";
-        wantedBy = [ "multi-user.target" ];
-        after = [ "network.target" ];
-        serviceConfig = hardened // {
-          ExecStart = concatStringsSep " " ([
-            "/usr/bin/prometheus-alertmanager --config.file=${alertmanagerYml}"
-            "--web.listen-address=${am.listenAddress}:${toString am.port} --storage.path=/var/lib/alertmanager"
-          ] ++ am.extraFlags or [ ]);
-          StateDirectory = "alertmanager";
-        };
-      };
-    })
-    // (if hook == null then { } else {
-      nixfleet-alert-webhook = {
-        description = "nixfleet lab: record the alerts Alertmanager sends";
-        wantedBy = [ "multi-user.target" ];
-        after = [ "network.target" ];
-        serviceConfig = hardened // {
-          ExecStart = "/usr/bin/python3 ${../lib/alert-webhook.py} ${toString hook.port} ${hook.log}";
-          StateDirectory = "nixfleet-alert-webhook";
-        };
-      };
-    });
+    daemon "prometheus-node-exporter" (node.enable or false) "Prometheus exporter for machine metrics"
+      ([ "/usr/bin/prometheus-node-exporter" ]
+        ++ map (c: "--collector.${c}") (node.enabledCollectors or [ ])
+        ++ [ "--web.listen-address=${node.listenAddress or "0.0.0.0"}:${toString node.port}" ]
+        ++ node.extraFlags or [ ])
+      null
+    // daemon "prometheus" (prom.enable or false) "Prometheus monitoring system and time series database"
+      [ "/usr/bin/prometheus --config.file=${prometheusYml} --storage.tsdb.path=/var/lib/prometheus2/data/"
+        "--web.listen-address=${prom.listenAddress or "0.0.0.0"}:${toString (prom.port or 9090)}" ]
+      "prometheus2"
+    // daemon "alertmanager" (am.enable or false) "Prometheus Alertmanager"
+      ([ "/usr/bin/prometheus-alertmanager --config.file=${alertmanagerYml}"
+         "--web.listen-address=${am.listenAddress or ""}:${toString (am.port or 9093)} --storage.path=/var/lib/alertmanager" ]
+        ++ am.extraFlags or [ ])
+      "alertmanager"
+    // daemon "nixfleet-alert-webhook" (hook != null) "nixfleet lab: record the alerts Alertmanager sends"
+      [ "/usr/bin/python3 ${../lib/alert-webhook.py}" (toString hook.port) hook.log ]
+      "nixfleet-alert-webhook";
 }
