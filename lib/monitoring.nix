@@ -37,9 +37,9 @@ in
 {
   # services.prometheus.globalConfig and .alertmanagers (Alertmanager beside Prometheus).
   globalConfig = {
-    scrape_interval = wait "30s" "2s";
-    scrape_timeout = wait "10s" "2s";
-    evaluation_interval = wait "30s" "2s";
+    scrape_interval = wait "30s" "5s";
+    scrape_timeout = wait "10s" "5s";
+    evaluation_interval = wait "30s" "5s";
   };
   alertmanagers = [{ static_configs = [{ targets = [ "127.0.0.1:9093" ]; }]; }];
   # Alertmanager's route to one receiver: a notification per alert and host, again while it
@@ -65,7 +65,7 @@ in
   rules.groups = [{
     name = "nixfleet";
     rules = [
-      (alert "NixfleetHostDown" "critical" (wait "5m" "4s")
+      (alert "NixfleetHostDown" "critical" (wait "5m" "10s")
         ''up{job="node"} == 0''
         "{{ $labels.host }} is down"
         "Prometheus has not reached the node exporter of {{ $labels.host }} ({{ $labels.instance }}): the host is off, off the network, or the exporter is stopped. Its data-layer numbers cannot be read meanwhile.")
@@ -89,7 +89,7 @@ in
         ''nixfleet_sync_conflicts > 0''
         "Syncthing conflicts in {{ $labels.folder }} on {{ $labels.host }}"
         "{{ $value }} .sync-conflict copies in folder {{ $labels.folder }} on {{ $labels.host }}; keep one version of each and delete the other.")
-      (alert "NixfleetSyncPeerDisconnected" "warning" (wait "1h" "4s")
+      (alert "NixfleetSyncPeerDisconnected" "warning" (wait "1h" "10s")
         ''nixfleet_sync_peer_connected == 0''
         "{{ $labels.host }} has not reached its Syncthing peer {{ $labels.peer }} for over an hour"
         "Syncthing on {{ $labels.host }} sees {{ $labels.peer }} disconnected or paused; check that {{ $labels.peer }} is on and runs Syncthing.")
@@ -101,7 +101,7 @@ in
         ''nixfleet_check_ok == 0''
         "nixfleet check {{ $labels.check }} fails on {{ $labels.host }}"
         "The last nixfleet verify found {{ $labels.check }} failing on {{ $labels.host }}; nixfleet verify --limit {{ $labels.host }} says why.")
-      (alert "NixfleetVerifyStale" "warning" (wait "10m" "4s")
+      (alert "NixfleetVerifyStale" "warning" (wait "10m" "10s")
         ''time() - nixfleet_verify_last_run_timestamp_seconds > ${toString (seconds mon.verifyMaxAge)} or on(host) (up{job="node"} == 1 unless on(host) nixfleet_verify_last_run_timestamp_seconds)''
         "the data-layer numbers of {{ $labels.host }} are stale"
         "No nixfleet verify has written {{ $labels.host }}'s metrics for over ${mon.verifyMaxAge} (or ever): what its other alerts show may be out of date. Run nixfleet verify.")
