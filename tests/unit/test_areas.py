@@ -20,6 +20,7 @@ import pytest
 import nixfleet.areas
 from nixfleet import areas, declared, probe, prometheus
 from nixfleet.area import Context, Declared
+from nixfleet.areas import monitoring
 from nixfleet.settings import HostSettings
 from nixfleet.verification import verify
 
@@ -135,6 +136,32 @@ def test_declared_nix_parses_and_reads_a_config_with_defaults(tmp_path: Path) ->
     assert decl[restic.AREA]["docs"].timer == {"OnCalendar": "daily"}
     assert decl[network.AREA].tcp == frozenset({22, 443}) and decl[secrets.AREA] == {}
     assert data["toplevel"] == "/nix/store/x-nixos-system-t"
+    assert decl[monitoring.AREA] is None  # no node exporter: no metrics to write
+
+
+def test_the_textfile_directory_comes_from_the_node_exporters_flags(tmp_path: Path) -> None:
+    expression = tmp_path / "declared.nix"
+    expression.write_text(declared.EXPRESSION)
+
+    def exporter(node: str) -> monitoring.Exporter | None:
+        config = (
+            '{ config = { system.build.toplevel.outPath = "/x"; '
+            f"services.prometheus.exporters.node = {node}; }}; }}"
+        )
+        argv = ["nix-instantiate", "--eval", "--strict", "--json", "-E",
+                f"(import {expression}) {config}"]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=True)
+        return Declared.from_json(json.loads(done.stdout))[monitoring.AREA]
+
+    flags = '[ "--web.max-requests=5" "--collector.textfile.directory=/var/lib/node-text" ]'
+    got = exporter(f"{{ enable = true; port = 9101; extraFlags = {flags}; }}")
+    assert got == monitoring.Exporter(9101, "/var/lib/node-text")
+    # Declared without a textfile directory: nowhere to write, which monitoring.textfile says.
+    assert exporter("{ enable = true; }") == monitoring.Exporter(9100, None)
+    assert (
+        exporter('{ enable = false; extraFlags = [ "--collector.textfile.directory=/x" ]; }')
+        is None
+    )
 
 
 def test_a_toy_area_is_declared_read_checked_gated_and_exported_from_its_module_alone(
