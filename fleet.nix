@@ -113,6 +113,9 @@ in
     exporterPort = 9100;
     prometheusPort = 9090;
     textfileDirectory = "/var/lib/prometheus-node-exporter-text";
+    # Where the server's scrapes come from, as the hosts see them: only these may reach an
+    # exporter (the vps is on the internet). PLACEHOLDER: your LAN, your home's public address.
+    scrapeFrom = [ "192.168.1.0/24" "203.0.113.7/32" ];
     verifyMaxAge = "26h";
     # Where Alertmanager mails alerts, through which SMTP server (logging in as `from`, with the
     # sops secret <server>/alertmanager-smtp: SMTP_PASSWORD=…). PLACEHOLDER: yours.

@@ -121,6 +121,7 @@ in
   # writes; on the monitoring server, Prometheus and every host it scrapes, by name.
   monitoring = if mon == null then null else {
     inherit (mon) exporterPort textfileDirectory verifyMaxAge;
+    scrapeFrom = mon.scrapeFrom or [ ];
     prometheus = if !monitors then null else {
       port = mon.prometheusPort;
       targets = builtins.mapAttrs (_: h: "${h.address}:${toString mon.exporterPort}") fleet.hosts;

@@ -51,6 +51,21 @@ in
       };
       # Written by nixfleet verify as root, read by the exporter's own user.
       systemd.tmpfiles.rules = [ "d ${m.textfileDirectory} 0755 root root - -" ];
+
+      # The exporter's port is open (allowedTCPPorts, from lib/fleet.nix) to monitoring.scrapeFrom
+      # only: its own chain, put first in nixos-fw, refuses everyone else before the accept rule.
+      networking.firewall.extraCommands = ''
+        ip46tables -N nixfleet-metrics 2>/dev/null || ip46tables -F nixfleet-metrics
+        ip46tables -A nixfleet-metrics -i lo -j RETURN
+        ${lib.concatMapStrings (net: "${if lib.hasInfix ":" net then "ip6tables" else "iptables"} -w -A nixfleet-metrics -s ${net} -j RETURN\n") m.scrapeFrom}
+        ip46tables -A nixfleet-metrics -j nixos-fw-refuse
+        ip46tables -I nixos-fw 1 -p tcp --dport ${toString m.exporterPort} -j nixfleet-metrics
+      '';
+      networking.firewall.extraStopCommands = ''
+        ip46tables -D nixos-fw -p tcp --dport ${toString m.exporterPort} -j nixfleet-metrics 2>/dev/null || true
+        ip46tables -F nixfleet-metrics 2>/dev/null || true
+        ip46tables -X nixfleet-metrics 2>/dev/null || true
+      '';
     }
     (lib.mkIf (p != null) {
       services.prometheus = {
