@@ -55,12 +55,19 @@ in
   # One static target per host, labelled with its fleet name (`host`), which `up` carries too.
   # The target's label wins over the one in the host's textfile (honor_labels is off, so that
   # becomes exported_host, dropped here): a host cannot pass its numbers off as another's.
-  scrapeConfigs = targets: [{
-    job_name = "node";
-    static_configs = map (host: { targets = [ targets.${host} ]; labels = { inherit host; }; })
-      (builtins.attrNames targets);
-    metric_relabel_configs = [{ action = "labeldrop"; regex = "exported_host"; }];
-  }];
+  scrapeConfigs = targets: [
+    {
+      job_name = "node";
+      static_configs = map (host: { targets = [ targets.${host} ]; labels = { inherit host; }; })
+        (builtins.attrNames targets);
+      metric_relabel_configs = [{ action = "labeldrop"; regex = "exported_host"; }];
+    }
+    # Alertmanager beside Prometheus: whether the alerts can still reach anyone.
+    {
+      job_name = "alertmanager";
+      static_configs = [{ targets = [ "127.0.0.1:9093" ]; labels.host = mon.server; }];
+    }
+  ];
 
   rules.groups = [{
     name = "nixfleet";
@@ -105,6 +112,10 @@ in
         ''time() - nixfleet_verify_last_run_timestamp_seconds > ${toString (seconds mon.verifyMaxAge)} or on(host) (up{job="node"} == 1 unless on(host) nixfleet_verify_last_run_timestamp_seconds)''
         "the data-layer numbers of {{ $labels.host }} are stale"
         "No nixfleet verify has written {{ $labels.host }}'s metrics for over ${mon.verifyMaxAge} (or ever): what its other alerts show may be out of date. Run nixfleet verify.")
+      (alert "NixfleetAlertsUndelivered" "critical" (wait "5m" "10s")
+        ''up{job="alertmanager"} == 0 or increase(alertmanager_notifications_failed_total[15m]) > 0''
+        "alerts from {{ $labels.host }} are not reaching anyone"
+        "Alertmanager on {{ $labels.host }} is down or cannot deliver its notifications: until it is fixed, alerts show only in Prometheus and Grafana. See journalctl -u alertmanager there.")
       (alert "NixfleetMetricsUnreadable" "critical" null
         ''node_textfile_scrape_error == 1''
         "the node exporter of {{ $labels.host }} cannot read its textfiles"

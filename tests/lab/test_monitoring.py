@@ -60,10 +60,14 @@ def eventually(what: str, holds: Callable[[], bool], timeout_s: float = 60) -> N
 def test_prometheus_scrapes_every_host_over_the_lab_network(settled: Lab) -> None:
     lab = settled
     targets = api(lab, "targets")["activeTargets"]
-    assert {t["labels"]["host"] for t in targets} == set(lab.names)
+    nodes = [t for t in targets if t["labels"]["job"] == "node"]
+    assert {t["labels"]["host"] for t in nodes} == set(lab.names)
+    assert [t["labels"]["host"] for t in targets if t["labels"]["job"] == "alertmanager"] == [
+        "server"
+    ]
     eventually("every target up", lambda: all(
         t["health"] == "up" for t in api(lab, "targets")["activeTargets"]))  # fmt: skip
-    for t in targets:  # at the host's fleet address, on the exporter's declared port
+    for t in nodes:  # at the host's fleet address, on the exporter's declared port
         assert t["scrapeUrl"].endswith(":9100/metrics"), t["scrapeUrl"]
     # Each host's exporter serves that host's own nixfleet metrics, read without error.
     for host in lab.names:
@@ -163,3 +167,14 @@ def test_metrics_that_cannot_be_written_are_an_error_finding(clean_after: Lab) -
         assert "is not a directory" in message and result.returncode != 0
     finally:
         lab.console("nas", f"mkdir -p {TEXTFILES}")
+
+
+def test_an_alertmanager_that_is_down_is_an_alert_in_prometheus(clean_after: Lab) -> None:
+    lab = clean_after
+    undelivered = ("NixfleetAlertsUndelivered", "server")
+    lab.console("server", "systemctl stop alertmanager.service")
+    try:
+        eventually("Prometheus says the alerts reach nobody", lambda: undelivered in firing(lab))
+    finally:
+        lab.console("server", "systemctl start alertmanager.service")
+    eventually("it clears once Alertmanager runs", lambda: undelivered not in firing(lab))

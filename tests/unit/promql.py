@@ -7,8 +7,9 @@ import re
 
 from nixfleet import areas
 
-# What Prometheus and the node exporter add to the nixfleet metrics in each host's textfile.
-SCRAPED = {"up", "node_textfile_scrape_error"}
+# What Prometheus, the node exporter and Alertmanager add to the nixfleet metrics in each host's
+# textfile.
+SCRAPED = {"up", "node_textfile_scrape_error", "alertmanager_notifications_failed_total"}
 # PromQL's own words: operators, functions and aggregations (label lists are removed first).
 PROMQL_WORDS = {"and", "or", "unless", "bool", "offset", "time", "max", "min", "sum", "count",
                 "avg", "max_over_time", "min_over_time", "absent", "changes", "rate", "increase",
